@@ -1,0 +1,97 @@
+"""Grants (who may sell which ASIN where, for how long) and partners' requests for them."""
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class GrantStatus(models.TextChoices):
+    PENDING_APPROVAL = "PENDING_APPROVAL", _("Pending approval")
+    ACTIVE = "ACTIVE", _("Active")
+    SUSPENDED = "SUSPENDED", _("Suspended")
+    REVOKED = "REVOKED", _("Revoked")
+    EXPIRED = "EXPIRED", _("Expired")
+    REJECTED = "REJECTED", _("Rejected")
+
+
+# A live grant holds a slot against the limits (a suspended one keeps it).
+LIVE_STATUSES = (GrantStatus.PENDING_APPROVAL, GrantStatus.ACTIVE, GrantStatus.SUSPENDED)
+LIVE_STATUS_VALUES = tuple(s.value for s in LIVE_STATUSES)
+
+
+class Grant(models.Model):
+    """One seller may sell one ASIN in one marketplace, within a term."""
+
+    brand = models.ForeignKey("brands.Brand", on_delete=models.PROTECT, related_name="grants")
+    seller = models.ForeignKey("sellers.Seller", on_delete=models.PROTECT, related_name="grants")
+    asin = models.ForeignKey("brands.Asin", on_delete=models.PROTECT, related_name="grants")
+    marketplace = models.ForeignKey("sellers.Marketplace", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=GrantStatus.choices)
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    letter_reference = models.CharField(max_length=200, blank=True, help_text=_("The authorization letter it rests on."))
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    request = models.ForeignKey(
+        "authorizations.AuthorizationRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="grants"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField()
+    status_reason_code = models.CharField(max_length=40, blank=True)
+    status_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Also the check's index: (seller, asin, marketplace) among live grants.
+            models.UniqueConstraint(
+                fields=["seller", "asin", "marketplace"],
+                condition=Q(status__in=LIVE_STATUS_VALUES),
+                name="grant_one_live_per_seller_asin_marketplace",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in GrantStatus]), name="grant_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gt=F("valid_from")), name="grant_term_ordered"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["brand", "status"], name="grant_brand_status_idx"),
+            models.Index(fields=["asin", "status"], name="grant_asin_status_idx"),
+            models.Index(fields=["seller", "status"], name="grant_seller_status_idx"),
+            models.Index(fields=["valid_until"], condition=Q(status__in=LIVE_STATUS_VALUES), name="grant_live_until_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"grant {self.pk}: {self.seller_id}/{self.asin_id}/{self.marketplace_id} {self.status}"
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "PENDING", _("Pending")
+    APPROVED = "APPROVED", _("Approved")
+    REJECTED = "REJECTED", _("Rejected")
+
+
+class AuthorizationRequest(models.Model):
+    """A partner asks a brand for ASINs × marketplaces."""
+
+    brand = models.ForeignKey("brands.Brand", on_delete=models.PROTECT, related_name="requests")
+    seller = models.ForeignKey("sellers.Seller", on_delete=models.PROTECT, related_name="requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    asins = models.JSONField(help_text=_("ASIN codes asked for."))
+    marketplaces = models.JSONField(help_text=_("Marketplace codes asked for: the scope of the grants it can yield."))
+    message = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    created_at = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["PENDING", "APPROVED", "REJECTED"]), name="request_status_valid"),
+        ]
+        indexes = [models.Index(fields=["brand", "status"], name="request_brand_status_idx")]
