@@ -5,7 +5,8 @@ shape (``{"errors": [{"code", "detail", ...}]}``) and HTTP status. Codes are sta
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import dataclasses
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -18,7 +19,7 @@ class ErrorItem:
     marketplace: str | None = None
     seller_id: str | None = None
     line: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if v is not None and k != "extra"}

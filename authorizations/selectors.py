@@ -1,0 +1,156 @@
+"""Reads of grants that need care: the check (hot path), the batch check, the diagnosis."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from brands.models import Asin, Brand, RegistryStatus
+from sellers.models import Seller
+
+from . import rules
+from .models import LIVE_STATUS_VALUES, Grant, GrantStatus
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    authorized: bool
+    grant_id: int | None = None
+    status: str | None = None
+    valid_until: dt.datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"authorized": self.authorized, "grant_id": self.grant_id, "status": self.status,
+                "valid_until": self.valid_until}
+
+
+NOT_AUTHORIZED = CheckResult(authorized=False)
+_CHECK_FIELDS = ("id", "status", "valid_from", "valid_until", "brand__registry_status",
+                 "seller__seller_id", "asin__asin", "marketplace_id")
+
+
+def _verdict(row: tuple, now: dt.datetime) -> CheckResult:
+    grant_id, status, valid_from, valid_until, registry_status = row[:5]
+    if valid_until is not None and valid_until <= now:
+        return CheckResult(False, grant_id, GrantStatus.EXPIRED.value, valid_until)
+    authorized = status == GrantStatus.ACTIVE and registry_status == RegistryStatus.ACTIVE and valid_from <= now
+    return CheckResult(authorized, grant_id, status, valid_until)
+
+
+def _best(results: Iterable[CheckResult]) -> CheckResult:
+    results = list(results)
+    if not results:
+        return NOT_AUTHORIZED
+    return next((r for r in results if r.authorized), results[0])
+
+
+def check(*, seller_id: str, asin: str, marketplace: str, now: dt.datetime | None = None) -> CheckResult:
+    """Is the seller authorized for the ASIN in the marketplace right now? One indexed query
+    over live grants; a grant past ``valid_until`` is not authorized, whatever its status says."""
+    now = now or timezone.now()
+    rows = (
+        Grant.objects.filter(seller__seller_id=seller_id, asin__asin=asin, marketplace_id=marketplace,
+                             status__in=LIVE_STATUS_VALUES)
+        .values_list(*_CHECK_FIELDS)
+    )
+    return _best(_verdict(row, now) for row in rows)
+
+
+def check_batch(items: Sequence[tuple[str, str, str]], *, now: dt.datetime | None = None) -> list[CheckResult]:
+    """The check for many (seller_id, asin, marketplace) at once, in one query; results in order."""
+    now = now or timezone.now()
+    if not items:
+        return []
+    wanted = set(items)
+    condition = Q()
+    for seller_id, asin, marketplace in wanted:
+        condition |= Q(seller__seller_id=seller_id, asin__asin=asin, marketplace_id=marketplace)
+    found: dict[tuple[str, str, str], list[CheckResult]] = {}
+    for row in Grant.objects.filter(condition, status__in=LIVE_STATUS_VALUES).values_list(*_CHECK_FIELDS):
+        found.setdefault((row[5], row[6], row[7]), []).append(_verdict(row, now))
+    return [_best(found.get(item, ())) for item in items]
+
+
+@dataclass
+class Diagnosis:
+    authorized: bool
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    grant: Grant | None = None
+    grants: list[Grant] = field(default_factory=list)
+    history: list[AuditEvent] = field(default_factory=list)
+    brand: Brand | None = None
+
+
+def diagnose(*, seller: Seller, asin: str, marketplace: str, brands: Iterable[Brand] | None = None,
+             now: dt.datetime | None = None) -> Diagnosis:
+    """Why can (or can't) ``seller`` sell ``asin`` in ``marketplace``: every rule, pass or fail in
+    words, the grant that governs it, and that grant's history (who revoked or suspended it, why).
+
+    ``brands`` limits which brands' catalogs are considered (the caller's visibility)."""
+    now = now or timezone.now()
+    asins = Asin.objects.filter(asin=asin).select_related("brand")
+    if brands is not None:
+        asins = asins.filter(brand__in=list(brands))
+    asin_rows = list(asins)
+    grants = list(
+        Grant.objects.filter(seller=seller, asin__asin=asin, marketplace_id=marketplace)
+        .select_related("brand", "asin", "granted_by", "approved_by").order_by("-created_at", "-id")
+    )
+    current = next((g for g in grants if g.status in LIVE_STATUS_VALUES), grants[0] if grants else None)
+    brand = current.brand if current else (asin_rows[0].brand if asin_rows else None)
+    checked = check(seller_id=seller.seller_id, asin=asin, marketplace=marketplace, now=now)
+    diagnosis = Diagnosis(authorized=checked.authorized, grant=current, grants=grants, brand=brand)
+
+    evaluation = rules.evaluate(
+        brand=brand, seller=seller, asin_codes=[asin], marketplace_codes=[marketplace],
+        own_grant_ids=[current.pk] if current and current.status in LIVE_STATUS_VALUES else [],
+        check_term=False, now=now,
+    )
+    failed: dict[str, str] = {}
+    for failure in evaluation.failures:
+        failed.setdefault(failure.code, failure.detail)
+    for code in rules.RULE_ORDER:
+        if code == rules.Code.ALREADY_GRANTED:
+            continue
+        if code == rules.Code.MARKETPLACE_NOT_IN_SCOPE and code.value not in failed:
+            passed, detail = _scope_check(grants, marketplace, seller, asin, now)
+        elif code == rules.Code.INVALID_TERM:
+            passed, detail = _term_check(current, now)
+        elif brand is None and code in rules.BRAND_DEPENDENT:
+            passed, detail = False, f"Not evaluated: ASIN {asin} is in no brand catalog you can see."
+        else:
+            passed, detail = code.value not in failed, failed.get(code.value, "")
+        diagnosis.checks.append({"code": code.value, "passed": passed, "title": str(rules.RULE_TITLES[code]),
+                                 "detail": detail})
+    if grants:
+        diagnosis.history = list(
+            AuditEvent.objects.filter(object_type="grant", object_id__in=[str(g.pk) for g in grants]).order_by("at", "id")
+        )
+    return diagnosis
+
+
+def _scope_check(grants: list[Grant], marketplace: str, seller: Seller, asin: str, now: dt.datetime) -> tuple[bool, str]:
+    live_here = [g for g in grants if g.status in LIVE_STATUS_VALUES]
+    if live_here:
+        return True, ""
+    other = sorted(
+        Grant.objects.filter(rules.effective_live_q(now), seller=seller, asin__asin=asin)
+        .exclude(marketplace_id=marketplace).values_list("marketplace_id", flat=True).distinct()
+    )
+    if other:
+        return False, f"The seller's authorization for {asin} covers {', '.join(other)}, not {marketplace}."
+    return False, f"The seller holds no authorization for {asin} in {marketplace}."
+
+
+def _term_check(grant: Grant | None, now: dt.datetime) -> tuple[bool, str]:
+    if grant is None:
+        return True, ""
+    if grant.valid_until is not None and grant.valid_until <= now:
+        return False, f"The authorization ended on {grant.valid_until.isoformat()}."
+    if grant.valid_from > now:
+        return False, f"The authorization starts on {grant.valid_from.isoformat()}."
+    return True, ""
