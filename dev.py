@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 import venv
@@ -42,6 +43,25 @@ def ensure_venv() -> None:
     STAMP.write_text(digest)
 
 
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def test_environment() -> None:
+    """Point the tests at the machine's PostgreSQL and Redis when they run and nothing else was
+    configured; otherwise the suite runs on SQLite and skips what needs PostgreSQL."""
+    if "DATABASE_URL" not in os.environ and _reachable("127.0.0.1", 5432):
+        os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/sellerauth"
+    if "REDIS_URL" not in os.environ and _reachable("127.0.0.1", 6379):
+        os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+    database = os.environ.get("DATABASE_URL", "sqlite (var/test.sqlite3)").split("@")[-1]
+    print(f"Tests use database {database}; Redis {os.environ.get('REDIS_URL', 'not configured')}", flush=True)
+
+
 def run(args: list[str]) -> int:
     return subprocess.call([str(PYTHON), *args], cwd=ROOT)
 
@@ -57,6 +77,7 @@ def main(argv: list[str]) -> int:
         os.environ.update(env_hint)
         return run(["manage.py", "demo", *rest])
     if command == "test":
+        test_environment()
         return run(["-m", "pytest", *rest])
     if command == "manage":
         return run(["manage.py", *rest])

@@ -55,6 +55,7 @@ def check(*, seller_id: str, asin: str, marketplace: str, now: dt.datetime | Non
     rows = (
         Grant.objects.filter(seller__seller_id=seller_id, asin__asin=asin, marketplace_id=marketplace,
                              status__in=LIVE_STATUS_VALUES)
+        .order_by()
         .values_list(*_CHECK_FIELDS)
     )
     return _best(_verdict(row, now) for row in rows)
@@ -70,7 +71,7 @@ def check_batch(items: Sequence[tuple[str, str, str]], *, now: dt.datetime | Non
     for seller_id, asin, marketplace in wanted:
         condition |= Q(seller__seller_id=seller_id, asin__asin=asin, marketplace_id=marketplace)
     found: dict[tuple[str, str, str], list[CheckResult]] = {}
-    for row in Grant.objects.filter(condition, status__in=LIVE_STATUS_VALUES).values_list(*_CHECK_FIELDS):
+    for row in Grant.objects.filter(condition, status__in=LIVE_STATUS_VALUES).order_by().values_list(*_CHECK_FIELDS):
         found.setdefault((row[5], row[6], row[7]), []).append(_verdict(row, now))
     return [_best(found.get(item, ())) for item in items]
 
