@@ -23,6 +23,9 @@ class Actor:
     source: str = "web"
     request_id: str = ""
     ip: str | None = None
+    # Only tasks and management commands without a user act as the system itself; an
+    # anonymous web request is never a system actor.
+    system: bool = False
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -36,7 +39,7 @@ class Actor:
 
     @property
     def is_system(self) -> bool:
-        return self.user is None
+        return self.system and self.user is None
 
     @classmethod
     def for_user(cls, user: Any, *, source: str = "web", request_id: str = "", ip: str | None = None) -> "Actor":
@@ -61,11 +64,12 @@ class Actor:
 
     @classmethod
     def task(cls, task_name: str, task_id: str = "") -> "Actor":
-        return cls(user=None, name=task_name, source="worker", request_id=task_id or uuid.uuid4().hex)
+        return cls(user=None, name=task_name, source="worker", request_id=task_id or uuid.uuid4().hex, system=True)
 
     @classmethod
     def command(cls, command_name: str, user: Any = None) -> "Actor":
-        return cls(user=user, name="" if user else f"manage.py {command_name}", source="command", request_id=uuid.uuid4().hex)
+        return cls(user=user, name="" if user else f"manage.py {command_name}", source="command",
+                   request_id=uuid.uuid4().hex, system=user is None)
 
     def with_source(self, source: str) -> "Actor":
         return replace(self, source=source)

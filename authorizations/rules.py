@@ -183,8 +183,11 @@ def evaluate(
         .annotate(n=Count("seller_id", distinct=True))
         .values_list("asin_id", "n")
     )
+    # ``order_by()``: with the model's default ordering the DISTINCT would run over
+    # (seller, created_at, id) and fetch every live grant of the brand instead of its sellers.
     brand_sellers = set(
         Grant.objects.filter(live, brand=brand, seller__is_test_account=False)
+        .order_by()
         .values_list("seller_id", flat=True)
         .distinct()
     ) if brand else set()

@@ -1,6 +1,7 @@
 """Every write to grants and requests. Each function is one transaction that locks what owns
-the limits it touches — the brand row, then its ASIN rows in pk order — evaluates the rules,
-writes, and records its audit events before commit."""
+the limits it touches — the brand row, then its ASIN rows in pk order, then the seller row whose
+facts the rules read — evaluates the rules, writes, and records its audit events before commit
+(audit stream heads are the last locks taken)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -110,10 +111,23 @@ def _grant_event(action: str, grant: Grant, *, before: dict | None, reason: str 
 
 
 def _lock_brand_and_asins(brand: Brand, asin_codes: Sequence[str]) -> Brand:
-    """The one global lock order: the brand row, then its ASIN rows by pk."""
+    """The one global lock order: the brand row, then its ASIN rows by pk.
+
+    Every other row lock here is on grants or requests only: ``select_for_update(of=("self",))``,
+    because a bare ``select_for_update()`` with ``select_related`` also locks the joined seller,
+    ASIN, brand and marketplace rows — so revoking a grant on one brand would wait for any
+    change to the same seller (or in the same marketplace) on another brand, and could deadlock
+    with a grant holding the brand lock."""
     locked = Brand.objects.select_for_update().get(pk=brand.pk)
     list(Asin.objects.select_for_update().filter(brand=locked, asin__in=asin_codes).order_by("pk").values_list("pk"))
     return locked
+
+
+def _lock_seller(seller_pk: int) -> Seller:
+    """Lock the seller row after the brand and ASINs, before any grant: a health sync locks the
+    seller, changes its facts and suspends its ACTIVE grants in one transaction, so a grant or a
+    reinstatement judged on the facts it is replacing must wait for it, not slip past it."""
+    return Seller.objects.select_for_update(no_key=True, of=("self",)).select_related("home_marketplace").get(pk=seller_pk)
 
 
 def _expire_stale(grants: Iterable[Grant], now: dt.datetime) -> list[EventSpec]:
@@ -166,9 +180,9 @@ def grants_create(
     with locking_atomic():
         require_brand_role(actor, brand, MANAGING_ROLES)
         brand = _lock_brand_and_asins(brand, asin_codes)
-        seller = Seller.objects.select_related("home_marketplace").get(pk=seller.pk)
+        seller = _lock_seller(seller.pk)
         stale = list(
-            Grant.objects.select_for_update().select_related("seller", "asin")
+            Grant.objects.select_for_update(of=("self",)).select_related("seller", "asin")
             .filter(seller=seller, asin__brand=brand, asin__asin__in=asin_codes, status__in=LIVE_STATUS_VALUES,
                     valid_until__lte=now).order_by("pk")
         )
@@ -230,9 +244,11 @@ def _transition(*, actor: Actor, grant: Grant, action: str, reason: str = "", re
     now = timezone.now()
     with locking_atomic():
         require_brand_role(actor, grant.brand, MANAGING_ROLES)
-        if recheck:  # giving access again: lock what owns the limits, like a create
+        if recheck:  # giving access again: lock what owns the limits and the seller, like a create
             _lock_brand_and_asins(grant.brand, [grant.asin.asin])
-        locked = Grant.objects.select_for_update().select_related("seller", "asin", "brand", "marketplace").get(pk=grant.pk)
+            _lock_seller(grant.seller_id)
+        locked = (Grant.objects.select_for_update(of=("self",))
+                  .select_related("seller", "asin", "brand", "marketplace").get(pk=grant.pk))
         current = effective_status(locked, now)
         if current not in sources:
             raise InvalidTransition(
@@ -300,18 +316,21 @@ def grants_revoke_all(*, actor: Actor, brand: Brand, seller: Seller, reason: str
     with locking_atomic():
         require_brand_role(actor, brand, MANAGING_ROLES)
         grants = list(
-            Grant.objects.select_for_update().select_related("seller", "asin")
+            Grant.objects.select_for_update(of=("self",)).select_related("seller", "asin")
             .filter(brand=brand, seller=seller, status__in=LIVE_STATUS_VALUES).order_by("pk")
         )
-        events = []
-        for grant in grants:
+        # A grant past its term is already expired (DOMAIN.md "Live"): record that, not a revocation.
+        stale = [g for g in grants if effective_status(g, now) == GrantStatus.EXPIRED]
+        live = [g for g in grants if effective_status(g, now) != GrantStatus.EXPIRED]
+        events = _expire_stale(stale, now)
+        for grant in live:
             before = _grant_snapshot(grant)
             grant.status, grant.status_changed_at = GrantStatus.REVOKED, now
             grant.status_reason_code, grant.status_reason = "REVOKE_ALL", reason
             events.append(_grant_event("grant.revoked", grant, before=before, reason=reason))
         _save_status(grants)
         audit.record_many(actor, events, at=now)
-    return len(grants)
+    return len(live)
 
 
 def grants_suspend_for_seller(*, actor: Actor, seller: Seller, reason_code: str, reason: str) -> list[Grant]:
@@ -320,7 +339,7 @@ def grants_suspend_for_seller(*, actor: Actor, seller: Seller, reason_code: str,
     now = timezone.now()
     with locking_atomic():
         grants = list(
-            Grant.objects.select_for_update().select_related("seller", "asin")
+            Grant.objects.select_for_update(of=("self",)).select_related("seller", "asin")
             .filter(rules.effective_live_q(now), seller=seller, status=GrantStatus.ACTIVE).order_by("pk")
         )
         events = []
@@ -341,7 +360,7 @@ def grants_expire_due(*, actor: Actor, now: dt.datetime | None = None, batch_siz
     while True:
         with locking_atomic():
             grants = list(
-                Grant.objects.select_for_update(skip_locked=True).select_related("seller", "asin")
+                Grant.objects.select_for_update(skip_locked=True, of=("self",)).select_related("seller", "asin")
                 .filter(status__in=LIVE_STATUS_VALUES, valid_until__lte=now).order_by("pk")[:batch_size]
             )
             if not grants:
@@ -393,7 +412,7 @@ def request_create(*, actor: Actor, brand: Brand, seller: Seller, asins: Sequenc
 
 
 def _lock_pending_request(req: AuthorizationRequest) -> AuthorizationRequest:
-    locked = AuthorizationRequest.objects.select_for_update().select_related("brand", "seller").get(pk=req.pk)
+    locked = AuthorizationRequest.objects.select_for_update(of=("self",)).select_related("brand", "seller").get(pk=req.pk)
     if locked.status != RequestStatus.PENDING:
         raise InvalidTransition(_("This request was already %(status)s.") % {"status": locked.get_status_display().lower()},
                                 code="INVALID_TRANSITION")

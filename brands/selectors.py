@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from config.errors import NotAllowed, NotFound
+from sellers.models import Seller
 
 from .models import Brand, BrandMembership, Role
 
@@ -49,3 +50,9 @@ def require_brand_role(actor, brand: Brand, roles=MANAGING_ROLES) -> str | None:
     if role not in roles:
         raise NotAllowed(f"Your role on this brand ({role}) does not allow this.")
     return role
+
+
+def spapi_account_choices(brand: Brand) -> QuerySet[Seller]:
+    """The seller accounts a brand may name as its SP-API account: those a member of the brand
+    is linked to (has connected through SP-API)."""
+    return Seller.objects.filter(memberships__user__brand_memberships__brand=brand).distinct()

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable
 
 from django.conf import settings
 from django.utils import timezone
@@ -30,6 +31,28 @@ def clean_seller_id(value: object, *, field_name: str = "seller_id") -> str:
     return value.strip()
 
 
+MARKETPLACE_FIELDS = ("code", "marketplace_id", "country_code", "region", "name", "currency", "supported")
+
+
+def marketplace_save(*, actor: Actor, marketplace: Marketplace, created: bool = False) -> Marketplace:
+    """Save a marketplace as ops staff edited it (support is data: switched without a deploy),
+    with an audit event when anything changed. The code, its primary key, never changes."""
+    with locking_atomic():
+        old = None if created else Marketplace.objects.select_for_update().filter(pk=marketplace.pk).first()
+        before = None if old is None else {name: getattr(old, name) for name in MARKETPLACE_FIELDS}
+        after = {name: getattr(marketplace, name) for name in MARKETPLACE_FIELDS}
+        if before == after:
+            return marketplace
+        if created:
+            marketplace.save(force_insert=True)
+        else:
+            marketplace.save()
+        audit.record_many(actor, [audit.event("marketplace.created" if before is None else "marketplace.updated",
+                                              object_type="marketplace", object_id=marketplace.code,
+                                              before=before, after=after)])
+    return marketplace
+
+
 def _seller_snapshot(seller: Seller) -> dict:
     return {
         "name": seller.name,
@@ -48,7 +71,8 @@ def _seller_event(action: str, seller: Seller, *, before: dict | None, after: di
 
 def seller_connect(*, actor: Actor, user, seller_id: str, refresh_token: str, name: str = "") -> Seller:
     """Store a seller's SP-API authorization (encrypted) and link ``user`` as its partner.
-    Creates the seller on first connection; a reconnection replaces the token."""
+    Creates the seller on first connection; a reconnection replaces the token. The token never
+    reaches an audit event: only who connected, and when."""
     seller_id = clean_seller_id(seller_id, field_name="selling_partner_id")
     if not refresh_token:
         raise InvalidInput(_("The authorization returned no refresh token."), code="INVALID_TOKEN")
@@ -59,29 +83,69 @@ def seller_connect(*, actor: Actor, user, seller_id: str, refresh_token: str, na
         events = []
         if created:
             events.append(_seller_event("seller.created", seller, before=None))
-        connection, _new = SellerConnection.objects.select_for_update().get_or_create(
-            seller=seller, defaults={"connected_at": now})
+        connection, new_connection = (
+            SellerConnection.objects.select_for_update(of=("self",)).select_related("connected_by")
+            .get_or_create(seller=seller, defaults={"connected_at": now})
+        )
+        before = None if new_connection else _connection_snapshot(connection)
         connection.refresh_token_encrypted = crypto.encrypt(refresh_token)
         connection.connected_at, connection.revoked_at, connection.connected_by = now, None, user
         connection.save()
-        SellerMembership.objects.get_or_create(user=user, seller=seller)
+        membership, linked = SellerMembership.objects.get_or_create(user=user, seller=seller)
+        if linked:  # a new partner of the seller: a change of who may act for it
+            events.append(audit.event("membership.added", object_type="seller_membership", object_id=membership.pk,
+                                      seller_id=seller.seller_id, after={"user": user.get_username()}))
         events.append(audit.event("connection.created", object_type="connection", object_id=seller.seller_id,
-                                  seller_id=seller.seller_id, after={"connected_by": user.get_username()}))
+                                  seller_id=seller.seller_id, before=before, after=_connection_snapshot(connection)))
         audit.record_many(actor, events, at=now)
     return seller
+
+
+def _connection_snapshot(connection: SellerConnection) -> dict:
+    """What an audit event may say about a connection (never the token, not even encrypted)."""
+    by = connection.connected_by
+    return {"connected_by": by.get_username() if by is not None else None, "connected_at": connection.connected_at,
+            "revoked_at": connection.revoked_at}
 
 
 def seller_disconnect(*, actor: Actor, seller: Seller) -> None:
     """Forget the stored refresh token (the partner can reconnect later)."""
     with locking_atomic():
         _require_partner_or_system(actor, seller)
-        connection = SellerConnection.objects.select_for_update().filter(seller=seller).first()
+        connection = SellerConnection.objects.select_for_update(of=("self",)).select_related("connected_by") \
+            .filter(seller=seller).first()
         if connection is None or connection.revoked_at is not None:
             return
+        before = _connection_snapshot(connection)
         connection.refresh_token_encrypted, connection.revoked_at = "", timezone.now()
         connection.save(update_fields=["refresh_token_encrypted", "revoked_at"])
         audit.record_many(actor, [audit.event("connection.revoked", object_type="connection", object_id=seller.seller_id,
-                                              seller_id=seller.seller_id)])
+                                              seller_id=seller.seller_id, before=before,
+                                              after=_connection_snapshot(connection))], at=connection.revoked_at)
+
+
+def connection_tokens_rotate(*, actor: Actor, batch_size: int = 500) -> int:
+    """Re-encrypt every stored refresh token with the newest key.
+
+    Key rotation: put the new key first in ``FIELD_ENCRYPTION_KEY`` (new,old), run this, then drop
+    the old key. Returns how many tokens were re-encrypted. A token that no configured key can
+    read raises :class:`crypto.DecryptionError` and its batch is left as it was."""
+    rotated = 0
+    last_pk = 0
+    while True:
+        with locking_atomic():
+            batch = list(SellerConnection.objects.select_for_update(of=("self",)).select_related("seller")
+                         .filter(pk__gt=last_pk).exclude(refresh_token_encrypted="").order_by("pk")[:batch_size])
+            if not batch:
+                return rotated
+            for connection in batch:
+                connection.refresh_token_encrypted = crypto.rotate(connection.refresh_token_encrypted)
+            SellerConnection.objects.bulk_update(batch, ["refresh_token_encrypted"])
+            audit.record_many(actor, [audit.event("connection.key_rotated", object_type="connection",
+                                                  object_id=c.seller.seller_id, seller_id=c.seller.seller_id)
+                                      for c in batch])
+            rotated += len(batch)
+            last_pk = batch[-1].pk
 
 
 def _require_partner_or_system(actor: Actor, seller: Seller) -> None:
@@ -91,9 +155,18 @@ def _require_partner_or_system(actor: Actor, seller: Seller) -> None:
         raise NotAllowed(_("Only the seller's own partners can change it."))
 
 
+def _marketplace_code(value: object) -> object:
+    """Our code for a marketplace as a partner may type it: ``us``, ``GB`` (Amazon's for ``UK``)."""
+    if not isinstance(value, str):
+        return value
+    code = value.strip().upper()
+    return "UK" if code == "GB" else code
+
+
 def seller_update(*, actor: Actor, seller: Seller, home_marketplace: str | None = UNSET,
                   is_test_account: bool = UNSET) -> Seller:
-    """A partner picks the home marketplace (one it participates in); ops flag test accounts."""
+    """A partner picks the home marketplace (one it participates in); ops flag test accounts.
+    An event is recorded only when something changed."""
     with locking_atomic():
         seller = Seller.objects.select_for_update().get(pk=seller.pk)
         before = _seller_snapshot(seller)
@@ -103,21 +176,26 @@ def seller_update(*, actor: Actor, seller: Seller, home_marketplace: str | None 
             seller.is_test_account = bool(is_test_account)
         if home_marketplace is not UNSET:
             _require_partner_or_system(actor, seller)
-            code = "UK" if home_marketplace == "GB" else home_marketplace
-            if not seller.participations.filter(marketplace_id=code, is_participating=True).exists():
-                raise InvalidInput(_("“%(value)s” is not a marketplace this seller participates in.") % {"value": home_marketplace},
-                                   code="INVALID_MARKETPLACE", field="home_marketplace", marketplace=str(home_marketplace))
+            code = _marketplace_code(home_marketplace)
+            if not isinstance(code, str) or \
+                    not seller.participations.filter(marketplace_id=code, is_participating=True).exists():
+                raise InvalidInput(_("“%(value)s” is not a marketplace this seller participates in.")
+                                   % {"value": str(home_marketplace)[:20]},
+                                   code="INVALID_MARKETPLACE", field="home_marketplace", marketplace=str(home_marketplace)[:20])
             seller.home_marketplace_id = code
-        seller.save()
-        audit.record_many(actor, [_seller_event("seller.updated", seller, before=before)])
+        if _seller_snapshot(seller) != before:
+            seller.save(update_fields=["is_test_account", "home_marketplace", "updated_at"])
+            audit.record_many(actor, [_seller_event("seller.updated", seller, before=before)])
     return seller
 
 
-def seller_participations_apply(*, actor: Actor, seller: Seller, marketplace_ids: Sequence[str]) -> Seller:
+def seller_participations_apply(*, actor: Actor, seller: Seller, marketplace_ids: Iterable[str]) -> Seller:
     """Replace the seller's participations with Amazon's answer (marketplace ids, in its order).
-    The home marketplace defaults to the first one and is kept while still participating."""
-    known = {m.marketplace_id: m for m in Marketplace.objects.filter(marketplace_id__in=list(marketplace_ids))}
-    codes = [known[mid].code for mid in dict.fromkeys(marketplace_ids) if mid in known]
+    The home marketplace defaults to the first one and is kept while still participating.
+    Marketplace ids we do not know are ignored."""
+    answer = [mid for mid in dict.fromkeys(marketplace_ids) if isinstance(mid, str)]  # read once: may be a generator
+    known = {m.marketplace_id: m.code for m in Marketplace.objects.filter(marketplace_id__in=answer)}
+    codes = [known[mid] for mid in answer if mid in known]
     now = timezone.now()
     with locking_atomic():
         seller = Seller.objects.select_for_update().get(pk=seller.pk)
@@ -158,10 +236,32 @@ def health_failures(seller: Seller) -> list[tuple[str, str]]:
     return failing
 
 
+# Amazon serves report documents gzipped or not; an account health report is a few kilobytes.
+MAX_HEALTH_REPORT_BYTES = 10 * 1024 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _gunzip_report(raw: bytes | bytearray | str | dict) -> bytes | bytearray | str | dict:
+    """The report document as downloaded: gunzip it when it is gzipped (bounded in size)."""
+    if not isinstance(raw, (bytes, bytearray)) or not raw.startswith(_GZIP_MAGIC):
+        return raw
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(bytes(raw), MAX_HEALTH_REPORT_BYTES + 1)
+    except zlib.error as exc:
+        raise HealthReportError(f"health report is not valid gzip: {exc}") from None
+    if len(data) > MAX_HEALTH_REPORT_BYTES:
+        raise HealthReportError(f"health report is larger than {MAX_HEALTH_REPORT_BYTES} bytes uncompressed")
+    if not inflater.eof:
+        raise HealthReportError("health report is truncated gzip")
+    return data
+
+
 def seller_health_apply(*, actor: Actor, seller: Seller, report: dict | bytes | str) -> HealthApplyResult:
     """Apply an account health report: score, infringements, account status — and suspend the
     seller's active grants at once when it now fails the health rules. A malformed report raises
-    :class:`InvalidInput` (``INVALID_HEALTH_REPORT``) and changes nothing."""
+    :class:`InvalidInput` (``INVALID_HEALTH_REPORT``, naming the seller and, where there is one, the
+    field) and changes nothing."""
     from authorizations.services import grants_suspend_for_seller  # noqa: PLC0415 (apps layered: sellers < authorizations)
 
     now = timezone.now()
@@ -171,11 +271,13 @@ def seller_health_apply(*, actor: Actor, seller: Seller, report: dict | bytes | 
             Marketplace.objects.filter(participations__seller=seller, participations__is_participating=True)
             .values_list("marketplace_id", flat=True)
         )
+        # A seller whose participations were never read is judged on the whole report (assess()
+        # considers every marketplace when given none): strict rather than blind.
         try:
-            assessment = assess(report, marketplace_ids=participating)
+            assessment = assess(_gunzip_report(report), marketplace_ids=participating)
         except HealthReportError as exc:
-            raise InvalidInput(str(exc.message if hasattr(exc, "message") else exc), code="INVALID_HEALTH_REPORT",
-                               field=getattr(exc, "field", None)) from None
+            raise InvalidInput(exc.message, code="INVALID_HEALTH_REPORT", field=exc.field,
+                               seller_id=seller.seller_id) from None
         before = _seller_snapshot(seller)
         seller.health_score = assessment.score
         seller.health_checked_at = now
@@ -184,12 +286,15 @@ def seller_health_apply(*, actor: Actor, seller: Seller, report: dict | bytes | 
         seller.account_status = assessment.account_status
         seller.save(update_fields=["health_score", "health_checked_at", "health_breakdown", "infringement_count",
                                    "account_status", "updated_at"])
-        audit.record_many(actor, [_seller_event("seller.health_updated", seller, before=before)], at=now)
         failing = health_failures(seller)
         suspended = []
         if failing:
+            # Grant rows, then their brands' audit streams, are locked in there ...
             suspended = grants_suspend_for_seller(
                 actor=actor, seller=seller, reason_code=failing[0][0],
                 reason="Automatic suspension: " + "; ".join(words for _code, words in failing),
             )
+        # ... and the seller's stream last: audit stream heads are the last locks a transaction
+        # takes, in name order ("brand:…" < "seller:…"), so writers never wait on each other in a cycle.
+        audit.record_many(actor, [_seller_event("seller.health_updated", seller, before=before)], at=now)
     return HealthApplyResult(assessment=assessment, suspended=suspended, failing_codes=[c for c, _w in failing])

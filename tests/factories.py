@@ -73,6 +73,7 @@ def _asin_code(n: int) -> str:
 class AsinFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Asin
+        skip_postgeneration_save = True
 
     brand = factory.SubFactory(BrandFactory)
     asin = factory.Sequence(_asin_code)
@@ -100,6 +101,7 @@ class AsinFactory(factory.django.DjangoModelFactory):
 class SellerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Seller
+        skip_postgeneration_save = True
 
     seller_id = factory.Sequence(lambda n: f"A{n:012d}")
     name = factory.Sequence(lambda n: f"Seller {n}")

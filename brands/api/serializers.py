@@ -1,0 +1,86 @@
+from django.conf import settings
+from rest_framework import serializers
+
+from brands.models import Asin, Brand, Role
+
+
+class BrandSerializer(serializers.ModelSerializer):
+    spapi_account = serializers.SerializerMethodField()
+    sellers_used = serializers.IntegerField(read_only=True)
+    sellers_limit = serializers.SerializerMethodField()
+    asin_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Brand
+        fields = ["id", "name", "registry_number", "registry_status", "dual_control", "spapi_account",
+                  "sellers_used", "sellers_limit", "asin_count"]
+        read_only_fields = fields
+
+    def get_spapi_account(self, brand: Brand) -> str | None:
+        return brand.spapi_account.seller_id if brand.spapi_account_id else None
+
+    def get_sellers_limit(self, brand: Brand) -> int:
+        return settings.MAX_SELLERS_PER_BRAND
+
+
+class BrandCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    registry_number = serializers.CharField(max_length=64)
+
+
+class BrandUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    dual_control = serializers.BooleanField(required=False)
+    spapi_account = serializers.CharField(max_length=20, required=False, allow_null=True)
+    registry_status = serializers.ChoiceField(choices=["PENDING", "ACTIVE", "SUSPENDED", "INACTIVE"], required=False)
+
+
+class MemberSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.values)
+
+
+class AsinMarketplaceSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    status = serializers.CharField()
+    verified_at = serializers.DateTimeField(allow_null=True)
+
+
+class AsinSerializer(serializers.ModelSerializer):
+    marketplaces = serializers.SerializerMethodField()
+    sellers_used = serializers.IntegerField(read_only=True)
+    sellers_limit = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Asin
+        fields = ["asin", "gcid", "title", "category", "marketplaces", "sellers_used", "sellers_limit"]
+        read_only_fields = fields
+
+    def get_marketplaces(self, asin: Asin) -> list[dict]:
+        return [{"code": p.marketplace_id, "status": p.status, "verified_at": p.verified_at}
+                for p in sorted(asin.presences.all(), key=lambda p: p.marketplace_id)]
+
+    def get_sellers_limit(self, asin: Asin) -> int:
+        return settings.MAX_SELLERS_PER_ASIN
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    field = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class ImportResultSerializer(serializers.Serializer):
+    created = serializers.ListField(child=serializers.CharField())
+    updated = serializers.ListField(child=serializers.CharField())
+    unchanged = serializers.ListField(child=serializers.CharField())
+    errors = ImportErrorSerializer(many=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, allow_blank=False)
+
+
+class RevokeAllResultSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField()

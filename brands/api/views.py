@@ -1,0 +1,161 @@
+"""Brands, members and the ASIN catalog (API.md "Brands and ASINs")."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+
+from authorizations.models import Grant
+from authorizations.rules import effective_live_q
+from brands import services
+from brands.models import Asin, AsinMarketplace, Brand
+from brands.selectors import brands_visible_to
+from config.api_support import actor_of, get_visible, positive_int
+from config.errors import InvalidInput
+from config.parsers import CSVTextParser
+from sellers.models import Seller
+
+from .serializers import (
+    AsinSerializer, BrandCreateSerializer, BrandSerializer, BrandUpdateSerializer, ImportResultSerializer,
+    MemberSerializer,
+)
+
+
+def _count_subquery(queryset, group_field: str) -> Coalesce:
+    counted = queryset.values(group_field).annotate(n=Count("seller_id", distinct=True)).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def brands_with_usage(queryset):
+    now = timezone.now()
+    live_sellers = Grant.objects.filter(effective_live_q(now), brand=OuterRef("pk"), seller__is_test_account=False)
+    asin_count = Asin.objects.filter(brand=OuterRef("pk")).values("brand").annotate(n=Count("id")).values("n")
+    return queryset.select_related("spapi_account").annotate(
+        sellers_used=_count_subquery(live_sellers, "brand"),
+        asin_count=Coalesce(Subquery(asin_count, output_field=IntegerField()), Value(0)),
+    )
+
+
+def asins_with_usage(queryset):
+    live = Grant.objects.filter(effective_live_q(timezone.now()), asin=OuterRef("pk"))
+    return queryset.annotate(sellers_used=_count_subquery(live, "asin")).prefetch_related(
+        Prefetch("presences", queryset=AsinMarketplace.objects.order_by("marketplace_id"))
+    )
+
+
+class BrandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = BrandSerializer
+    lookup_value_regex = r"[^/]+"
+
+    def get_queryset(self):
+        return brands_with_usage(brands_visible_to(self.request.user)).order_by("name", "id")
+
+    def get_object(self) -> Brand:
+        return get_visible(self.get_queryset(), pk=positive_int(self.kwargs["pk"]))
+
+    def _fresh(self, brand: Brand) -> dict:
+        return BrandSerializer(brands_with_usage(Brand.objects.filter(pk=brand.pk)).get()).data
+
+    @extend_schema(request=BrandCreateSerializer, responses={201: BrandSerializer})
+    def create(self, request):
+        data = BrandCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        brand = services.brand_create(actor=actor_of(request), **data.validated_data)
+        return Response(self._fresh(brand), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=BrandUpdateSerializer, responses={200: BrandSerializer})
+    def partial_update(self, request, pk=None):
+        brand = self.get_object()
+        data = BrandUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        actor = actor_of(request)
+        with transaction.atomic():  # one change: registry status and settings together, or neither
+            brand = self._apply_update(actor, brand, values)
+        return Response(self._fresh(brand))
+
+    def _apply_update(self, actor, brand: Brand, values: dict) -> Brand:
+        registry_status = values.pop("registry_status", None)
+        if registry_status is not None:
+            brand = services.brand_set_registry_status(actor=actor, brand=brand, registry_status=registry_status)
+        if "spapi_account" in values and values["spapi_account"] is not None:
+            seller = Seller.objects.filter(seller_id=values["spapi_account"]).first()
+            if seller is None:
+                raise InvalidInput(f"“{values['spapi_account']}” is not a connected seller account.",
+                                   code="INVALID_SPAPI_ACCOUNT", field="spapi_account")
+            values["spapi_account"] = seller
+        if values:
+            brand = services.brand_update(actor=actor, brand=brand, **values)
+        return brand
+
+    @extend_schema(request=MemberSerializer, responses={201: MemberSerializer})
+    @action(detail=True, methods=["post"], url_path="members")
+    def members(self, request, pk=None):
+        brand = self.get_object()
+        data = MemberSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = get_user_model().objects.filter(username=data.validated_data["username"]).first()
+        if user is None:
+            raise InvalidInput(f"No user named “{data.validated_data['username']}”.", code="UNKNOWN_USER",
+                               field="username")
+        membership = services.membership_add(actor=actor_of(request), brand=brand, user=user,
+                                             role=data.validated_data["role"])
+        return Response({"username": user.get_username(), "role": membership.role}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"members/(?P<username>[^/]+)")
+    def member_remove(self, request, pk=None, username=None):
+        brand = self.get_object()
+        user = get_visible(get_user_model().objects.filter(brand_memberships__brand=brand), username=username)
+        services.membership_remove(actor=actor_of(request), brand=brand, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"], responses={200: AsinSerializer(many=True)},
+        parameters=[OpenApiParameter("q", str, description="ASIN or title contains"),
+                    OpenApiParameter("marketplace", str), OpenApiParameter("verified", bool),
+                    OpenApiParameter("at_limit", bool)],
+    )
+    @extend_schema(methods=["POST"], request={"application/json": {"type": "array", "items": {"type": "object"}},
+                                              "text/csv": {"type": "string"}},
+                   parameters=[OpenApiParameter("partial", bool)], responses={201: ImportResultSerializer})
+    @action(detail=True, methods=["get", "post"], url_path="asins",
+            parser_classes=[JSONParser, CSVTextParser], serializer_class=AsinSerializer)
+    def asins(self, request, pk=None):
+        brand = self.get_object()
+        if request.method == "POST":
+            return self._import(request, brand)
+        queryset = asins_with_usage(Asin.objects.filter(brand=brand)).order_by("asin")
+        q = request.query_params.get("q", "").strip()
+        if q:
+            queryset = queryset.filter(Q(asin__icontains=q) | Q(title__icontains=q))
+        marketplace = request.query_params.get("marketplace", "").strip().upper()
+        if marketplace:
+            queryset = queryset.filter(presences__marketplace_id=marketplace)
+        verified = request.query_params.get("verified", "").lower()
+        if verified in {"true", "false"}:
+            has_verified = Q(presences__status="VERIFIED")
+            queryset = queryset.filter(has_verified) if verified == "true" else queryset.exclude(has_verified)
+        if request.query_params.get("at_limit", "").lower() == "true":
+            queryset = queryset.filter(sellers_used__gte=settings.MAX_SELLERS_PER_ASIN)
+        page = self.paginate_queryset(queryset.distinct())
+        return self.get_paginated_response(AsinSerializer(page, many=True).data)
+
+    def _import(self, request, brand: Brand) -> Response:
+        partial = request.query_params.get("partial", "").lower() in {"1", "true", "yes"}
+        actor = actor_of(request)
+        if isinstance(request.data, str):
+            result = services.asins_import(actor=actor, brand=brand, csv_text=request.data, partial=partial)
+        else:
+            result = services.asins_import(actor=actor, brand=brand, items=request.data, partial=partial)
+        body = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
+                "errors": [e.as_dict() for e in result.errors]}
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -1,0 +1,126 @@
+"""Account endpoints (sign-up, token, me) and the load balancers' health check."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection, transaction
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from brands.models import BrandMembership
+from brands.selectors import is_ops
+from config.errors import Conflict, InvalidInput
+from config.rest import LoginRateThrottle
+from sellers.models import Seller
+
+VERSION = "1.0.0"
+
+
+class RegisterSerializer(serializers.Serializer):
+    username = serializers.RegexField(r"^[\w.@+-]{3,150}$", max_length=150)
+    password = serializers.CharField(max_length=128, write_only=True)
+    email = serializers.EmailField(max_length=254)
+
+
+class RegisterView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [LoginRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(request=RegisterSerializer, responses={201: inline_serializer(
+        "Registered", {"username": serializers.CharField(), "email": serializers.EmailField()})})
+    def post(self, request):
+        data = RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        User = get_user_model()
+        candidate = User(username=values["username"], email=values["email"])
+        try:
+            password_validation.validate_password(values["password"], candidate)
+        except DjangoValidationError as exc:
+            raise InvalidInput(" ".join(exc.messages), code="WEAK_PASSWORD", field="password") from None
+        with transaction.atomic():
+            if User.objects.filter(username__iexact=values["username"]).exists():
+                raise Conflict("This username is taken.", code="USERNAME_TAKEN", field="username")
+            user = User.objects.create_user(username=values["username"], email=values["email"],
+                                            password=values["password"])
+        return Response({"username": user.username, "email": user.email}, status=status.HTTP_201_CREATED)
+
+
+class TokenSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, write_only=True)
+
+
+class TokenView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [LoginRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(request=TokenSerializer, responses={200: inline_serializer("TokenResult", {"token": serializers.CharField()})})
+    def post(self, request):
+        data = TokenSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
+        if user is None or not user.is_active:
+            from rest_framework.exceptions import AuthenticationFailed
+
+            raise AuthenticationFailed("Wrong username or password.")
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: inline_serializer("Me", {
+        "username": serializers.CharField(), "is_ops": serializers.BooleanField(),
+        "brands": serializers.ListField(child=serializers.DictField()),
+        "sellers": serializers.ListField(child=serializers.CharField())})})
+    def get(self, request):
+        user = request.user
+        memberships = BrandMembership.objects.filter(user=user).select_related("brand").order_by("brand__name")
+        return Response({
+            "username": user.get_username(),
+            "is_ops": is_ops(user),
+            "brands": [{"id": m.brand_id, "name": m.brand.name, "role": m.role} for m in memberships],
+            "sellers": list(Seller.objects.filter(memberships__user=user).order_by("seller_id")
+                            .values_list("seller_id", flat=True)),
+        })
+
+
+def broker_status() -> str:
+    if not settings.CELERY_BROKER_URL:
+        return "eager"
+    try:
+        from config.celery import app
+
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 — any failure means "not reachable"
+        return f"error: {type(exc).__name__}"
+
+
+class HealthzView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={200: inline_serializer("Health", {
+        "db": serializers.CharField(), "broker": serializers.CharField(), "version": serializers.CharField()})})
+    def get(self, request):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            db = "ok"
+        except Exception as exc:  # noqa: BLE001
+            db = f"error: {type(exc).__name__}"
+        broker = broker_status()
+        healthy = db == "ok" and broker in {"ok", "eager"}
+        return Response({"db": db, "broker": broker, "version": VERSION},
+                        status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)

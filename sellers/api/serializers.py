@@ -1,0 +1,35 @@
+from rest_framework import serializers
+
+from sellers.models import Marketplace, Seller
+
+
+class MarketplaceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Marketplace
+        fields = ["code", "marketplace_id", "region", "name", "supported"]
+        read_only_fields = fields
+
+
+class SellerSerializer(serializers.ModelSerializer):
+    home_marketplace = serializers.CharField(source="home_marketplace_id", allow_null=True, read_only=True)
+    marketplaces = serializers.SerializerMethodField()
+    connected = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Seller
+        fields = ["seller_id", "name", "home_marketplace", "marketplaces", "health_score", "health_checked_at",
+                  "health_breakdown", "infringement_count", "account_status", "is_test_account", "connected",
+                  "last_synced_at"]
+        read_only_fields = fields
+
+    def get_marketplaces(self, seller: Seller) -> list[str]:
+        return sorted(p.marketplace_id for p in seller.participations.all() if p.is_participating)
+
+    def get_connected(self, seller: Seller) -> bool:
+        connection = getattr(seller, "connection", None)
+        return bool(connection and connection.is_active)
+
+
+class SellerUpdateSerializer(serializers.Serializer):
+    home_marketplace = serializers.CharField(max_length=2, required=False)
+    is_test_account = serializers.BooleanField(required=False)

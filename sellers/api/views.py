@@ -1,0 +1,47 @@
+"""Marketplaces and sellers (API.md "Marketplaces", "Sellers")."""
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.response import Response
+
+from authorizations.visibility import sellers_visible_to
+from config.api_support import actor_of, get_visible
+from sellers import services
+from sellers.models import Marketplace
+
+from .serializers import MarketplaceSerializer, SellerSerializer, SellerUpdateSerializer
+
+
+class MarketplaceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = MarketplaceSerializer
+    queryset = Marketplace.objects.order_by("-supported", "code")
+    pagination_class = None
+
+
+class SellerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = SellerSerializer
+    lookup_field = "seller_id"
+    lookup_value_regex = r"[^/]+"
+
+    def get_queryset(self):
+        return (
+            sellers_visible_to(self.request.user)
+            .select_related("connection")
+            .prefetch_related("participations")
+            .order_by("seller_id")
+        )
+
+    def get_object(self):
+        return get_visible(self.get_queryset(), seller_id=self.kwargs["seller_id"])
+
+    @extend_schema(request=SellerUpdateSerializer, responses={200: SellerSerializer})
+    def partial_update(self, request, seller_id=None):
+        seller = self.get_object()
+        data = SellerUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        if "home_marketplace" in values:
+            values["home_marketplace"] = values["home_marketplace"].upper()
+        seller = services.seller_update(actor=actor_of(request), seller=seller, **values)
+        return Response(SellerSerializer(self.get_queryset().get(pk=seller.pk)).data)
