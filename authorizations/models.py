@@ -95,3 +95,20 @@ class AuthorizationRequest(models.Model):
             models.CheckConstraint(condition=Q(status__in=["PENDING", "APPROVED", "REJECTED"]), name="request_status_valid"),
         ]
         indexes = [models.Index(fields=["brand", "status"], name="request_brand_status_idx")]
+
+
+class IdempotencyKey(models.Model):
+    """A POST that creates grants or requests, remembered by the client's ``Idempotency-Key``:
+    a retry with the same key and body gets the first answer instead of granting twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    endpoint = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]

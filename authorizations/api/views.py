@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django import forms
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
@@ -16,14 +17,18 @@ from rest_framework.views import APIView
 from audit.api.serializers import AuditEventSerializer
 from authorizations import selectors, services
 from authorizations.models import LIVE_STATUS_VALUES, Grant, GrantStatus
-from authorizations.rules import Code
-from authorizations.visibility import can_check, grants_visible_to, requests_visible_to
+from authorizations.rules import BRAND_DEPENDENT, Code
+from authorizations.visibility import (
+    CheckScope, check_scope, check_scope_many, grant_ids_of_own_brands, grants_visible_to, requests_visible_to,
+    sellers_visible_to,
+)
 from brands.models import Brand
-from brands.selectors import brands_visible_to, is_ops
+from brands.selectors import MANAGING_ROLES, brands_visible_to, require_brand_role
 from config.api_support import actor_of, get_visible, positive_int
+from config.idempotency import idempotent
 from config.errors import ErrorItem, InvalidInput, NotFound, RuleViolation
 from config.rest import CheckRateThrottle
-from sellers.models import Seller
+from sellers.models import Marketplace, Seller
 from sellers.services import clean_seller_id
 
 from .serializers import (
@@ -32,6 +37,9 @@ from .serializers import (
     RequestApproveResultSerializer, RequestCreateSerializer, RequestSerializer, RevokeAllResultSerializer,
 )
 
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, location=OpenApiParameter.HEADER, required=False,
+    description="A retry with the same key and body returns the first answer instead of creating again.")
 GRANT_RELATED = ("seller", "asin", "granted_by", "approved_by")
 
 
@@ -43,13 +51,31 @@ def _seller_or_not_connected(seller_id: str) -> Seller:
     return seller
 
 
+class IntegerFilter(filters.NumberFilter):
+    """An integer within bounds, else 400 (never an overflow in the query, never 1.5 → 1)."""
+
+    field_class = forms.IntegerField
+
+    def get_max_validator(self):
+        return None  # the field's own max_value bounds it
+
+
+class IdFilter(IntegerFilter):
+    """A database id."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class GrantFilterSet(filters.FilterSet):
-    brand = filters.NumberFilter(field_name="brand_id")
+    brand = IdFilter(field_name="brand_id")
     seller_id = filters.CharFilter(field_name="seller__seller_id")
     asin = filters.CharFilter(field_name="asin__asin")
     marketplace = filters.CharFilter(field_name="marketplace_id")
     status = filters.ChoiceFilter(choices=GrantStatus.choices, method="filter_status")
-    expiring_within_days = filters.NumberFilter(method="filter_expiring", min_value=0, max_value=3650)
+    expiring_within_days = IntegerFilter(method="filter_expiring", min_value=0, max_value=3650)
 
     class Meta:
         model = Grant
@@ -74,6 +100,7 @@ class GrantFilterSet(filters.FilterSet):
 class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = GrantSerializer
     filterset_class = GrantFilterSet
+    lookup_value_regex = "[^/]+"  # any malformed id reaches get_object: a JSON 404, not the HTML one
 
     def get_queryset(self):
         return grants_visible_to(self.request.user).select_related(*GRANT_RELATED).order_by("-created_at", "-id")
@@ -81,12 +108,18 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_object(self) -> Grant:
         return get_visible(self.get_queryset(), pk=positive_int(self.kwargs["pk"]))
 
-    @extend_schema(request=GrantCreateSerializer, responses={201: GrantCreateResultSerializer})
+    @extend_schema(request=GrantCreateSerializer, responses={201: GrantCreateResultSerializer},
+                   parameters=[IDEMPOTENCY_HEADER])
     def create(self, request):
+        return idempotent(request, lambda: self._create(request))
+
+    def _create(self, request):
         data = GrantCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         brand = get_visible(brands_visible_to(request.user), pk=values["brand"])
+        # Who may grant comes before anything about the seller (a viewer or ops learns nothing).
+        require_brand_role(actor_of(request), brand, MANAGING_ROLES)
         seller = _seller_or_not_connected(clean_seller_id(values["seller_id"]))
         result = services.grants_create(
             actor=actor_of(request), brand=brand, seller=seller, asins=values["asins"],
@@ -138,7 +171,7 @@ class RevokeAllView(APIView):
     @extend_schema(request=ReasonSerializer, responses={200: RevokeAllResultSerializer})
     def post(self, request, brand_id: str, seller_id: str):
         brand = get_visible(brands_visible_to(request.user), pk=positive_int(brand_id))
-        seller = get_visible(Seller.objects.all(), seller_id=seller_id)
+        seller = get_visible(sellers_visible_to(request.user), seller_id=seller_id)
         data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         revoked = services.grants_revoke_all(actor=actor_of(request), brand=brand, seller=seller,
@@ -147,7 +180,7 @@ class RevokeAllView(APIView):
 
 
 class RequestFilterSet(filters.FilterSet):
-    brand = filters.NumberFilter(field_name="brand_id")
+    brand = IdFilter(field_name="brand_id")
     seller_id = filters.CharFilter(field_name="seller__seller_id")
     status = filters.ChoiceFilter(choices=[("PENDING", "PENDING"), ("APPROVED", "APPROVED"), ("REJECTED", "REJECTED")])
 
@@ -159,6 +192,7 @@ class RequestFilterSet(filters.FilterSet):
 class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = RequestSerializer
     filterset_class = RequestFilterSet
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         return (requests_visible_to(self.request.user)
@@ -167,14 +201,18 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_object(self):
         return get_visible(self.get_queryset(), pk=positive_int(self.kwargs["pk"]))
 
-    @extend_schema(request=RequestCreateSerializer, responses={201: RequestSerializer})
+    @extend_schema(request=RequestCreateSerializer, responses={201: RequestSerializer},
+                   parameters=[IDEMPOTENCY_HEADER])
     def create(self, request):
+        return idempotent(request, lambda: self._create(request))
+
+    def _create(self, request):
         data = RequestCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         brand = get_visible(Brand.objects.all(), pk=values["brand"])
-        seller = get_visible(Seller.objects.filter(memberships__user=request.user),
-                             seller_id=clean_seller_id(values["seller_id"]))
+        # A seller the caller can see but does not act for (ops, a brand owner) → 403 from the service.
+        seller = get_visible(sellers_visible_to(request.user), seller_id=clean_seller_id(values["seller_id"]))
         req = services.request_create(actor=actor_of(request), brand=brand, seller=seller, asins=values["asins"],
                                       marketplaces=values.get("marketplaces") or None, message=values["message"])
         return Response(RequestSerializer(self.get_queryset().get(pk=req.pk)).data, status=status.HTTP_201_CREATED)
@@ -201,24 +239,83 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(RequestSerializer(self.get_queryset().get(pk=req.pk)).data)
 
 
-def _clean_triplet(seller_id: object, asin: object, marketplace: object, *, prefix: str = "") -> tuple[str, str, str]:
+class _KnownMarketplaces:
+    """The marketplace codes, kept in memory: they are added by data migrations and never
+    removed (support is a flag), so the check need not read them on every call. A code not in
+    the set re-reads it once before it is called unknown."""
+
+    def __init__(self) -> None:
+        self._codes: frozenset[str] = frozenset()
+
+    def unknown(self, codes: set[str]) -> set[str]:
+        missing = codes - self._codes
+        if missing:
+            self._codes = frozenset(Marketplace.objects.values_list("code", flat=True))
+            missing = codes - self._codes
+        return missing
+
+
+KNOWN_MARKETPLACES = _KnownMarketplaces()
+
+
+def _normal_marketplace(value: object) -> object:
+    code = value.strip().upper() if isinstance(value, str) else value
+    return "UK" if code == "GB" else code  # Amazon's country code for our UK
+
+
+def _clean_triplets(raw: list[tuple[object, object, object]], *, prefixes: list[str]) -> list[tuple[str, str, str]]:
+    """Validate (seller_id, asin, marketplace) triplets; every malformed value is reported with
+    its field (``items[3].asin`` in a batch). At most one query, whatever the number."""
     errors: list[ErrorItem] = []
-    results = []
-    for name, value, cleaner in (
-        ("seller_id", seller_id, lambda v: clean_seller_id(v, field_name=f"{prefix}seller_id")),
-        ("asin", asin, lambda v: services.clean_asin_codes([v], field_name=f"{prefix}asin")[0]),
-        ("marketplace", marketplace, lambda v: services.clean_marketplace_codes([v], field_name=f"{prefix}marketplace")[0]),
-    ):
-        if value in (None, ""):
-            errors.append(ErrorItem(code="REQUIRED", field=f"{prefix}{name}", detail=f"{name} is required."))
-            continue
-        try:
-            results.append(cleaner(value))
-        except InvalidInput as exc:
-            errors += exc.errors
+    cleaned: list[tuple[str, str, str] | None] = []
+    for (seller_id, asin, marketplace), prefix in zip(raw, prefixes):
+        values: dict[str, str] = {}
+        for name, value in (("seller_id", seller_id), ("asin", asin), ("marketplace", marketplace)):
+            if value is None or (isinstance(value, str) and not value.strip()):
+                errors.append(ErrorItem(code="REQUIRED", field=f"{prefix}{name}", detail=f"{name} is required."))
+                continue
+            try:
+                if name == "seller_id":
+                    values[name] = clean_seller_id(value, field_name=f"{prefix}seller_id")
+                elif name == "asin":
+                    values[name] = services.clean_asin_codes([value], field_name=f"{prefix}asin")[0]
+                else:
+                    code = _normal_marketplace(value)
+                    if not isinstance(code, str) or not code.isascii() or not code.isalpha() or len(code) != 2:
+                        raise InvalidInput(ErrorItem(code="INVALID_MARKETPLACE", field=f"{prefix}marketplace",
+                                                     marketplace=str(value)[:20],
+                                                     detail=f"“{str(value)[:20]}” is not a marketplace code."))
+                    values[name] = code
+            except InvalidInput as exc:
+                errors += exc.errors
+        cleaned.append((values["seller_id"], values["asin"], values["marketplace"]) if len(values) == 3 else None)
+    candidates = {item[2] for item in cleaned if item is not None}
+    unknown = KNOWN_MARKETPLACES.unknown(candidates) if candidates else set()
+    for index, item in enumerate(cleaned):
+        if item is not None and item[2] in unknown:
+            errors.append(ErrorItem(code="INVALID_MARKETPLACE", field=f"{prefixes[index]}marketplace", marketplace=item[2],
+                                    detail=f"“{item[2]}” is not a marketplace code."))
     if errors:
         raise InvalidInput(errors)
-    return results[0], results[1], results[2]
+    return cleaned  # type: ignore[return-value]
+
+
+def _clean_query_triplet(params) -> tuple[str, str, str]:
+    [item] = _clean_triplets([(params.get("seller_id"), params.get("asin"), params.get("marketplace"))], prefixes=[""])
+    return item
+
+
+def _scoped(results: list[selectors.CheckResult], items: list[tuple[str, str, str]], scope: CheckScope,
+            user) -> list[selectors.CheckResult]:
+    """Hide grants of other brands from a caller who asks only as a member of the ASIN's brand
+    (another brand's catalog holds the same ASIN code). One query, and only in that case."""
+    foreign_candidates = {r.grant_id for r, (s, a, _m) in zip(results, items)
+                          if r.grant_id is not None and scope.needs_brand_filter(s, a)}
+    if not foreign_candidates:
+        return results
+    own = grant_ids_of_own_brands(user, foreign_candidates)
+    return [selectors.NOT_AUTHORIZED if r.grant_id in foreign_candidates and r.grant_id not in own else r
+            for r in results]
 
 
 CHECK_PARAMS = [OpenApiParameter("seller_id", str, required=True), OpenApiParameter("asin", str, required=True),
@@ -226,18 +323,24 @@ CHECK_PARAMS = [OpenApiParameter("seller_id", str, required=True), OpenApiParame
 
 
 class CheckView(APIView):
+    """The hot path: with a token, three queries (the token, the caller's scope, the grant)."""
+
     throttle_classes = [CheckRateThrottle]
 
     @extend_schema(parameters=CHECK_PARAMS, responses={200: CheckResultSerializer})
     def get(self, request):
-        params = request.query_params
-        seller_id, asin, marketplace = _clean_triplet(params.get("seller_id"), params.get("asin"), params.get("marketplace"))
-        if not can_check(request.user, seller_id=seller_id, asin=asin):
+        seller_id, asin, marketplace = item = _clean_query_triplet(request.query_params)
+        scope = check_scope(request.user, seller_id=seller_id, asin=asin)
+        if not scope.allows(seller_id, asin):
             raise NotFound("Not found.", code="NOT_FOUND")
-        return Response(selectors.check(seller_id=seller_id, asin=asin, marketplace=marketplace).as_dict())
+        result = selectors.check(seller_id=seller_id, asin=asin, marketplace=marketplace)
+        [result] = _scoped([result], [item], scope, request.user)
+        return Response(result.as_dict())
 
 
 class CheckBatchView(APIView):
+    """A constant number of queries whatever the number of items (at most six)."""
+
     throttle_classes = [CheckRateThrottle]
 
     @extend_schema(request=CheckBatchSerializer, responses={200: CheckBatchResultSerializer})
@@ -248,50 +351,51 @@ class CheckBatchView(APIView):
                                field="items")
         data = CheckBatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        items = [
-            _clean_triplet(i["seller_id"], i["asin"], i["marketplace"], prefix=f"items[{n}].")
-            for n, i in enumerate(data.validated_data["items"])
-        ]
-        allowed = _check_scope(request.user, items)
-        results = selectors.check_batch([item for item in items if item in allowed])
-        by_item = dict(zip([item for item in items if item in allowed], results))
+        raw = [(i["seller_id"], i["asin"], i["marketplace"]) for i in data.validated_data["items"]]
+        items = _clean_triplets(raw, prefixes=[f"items[{n}]." for n in range(len(raw))])
+        scope = check_scope_many(request.user, seller_ids={s for s, _a, _m in items}, asins={a for _s, a, _m in items})
+        allowed = [item for item in items if scope.allows(item[0], item[1])]
+        by_item = dict(zip(allowed, _scoped(selectors.check_batch(allowed), allowed, scope, request.user)))
         return Response({"results": [
             by_item[item].as_dict() if item in by_item else {**selectors.NOT_AUTHORIZED.as_dict(), "error": "NOT_FOUND"}
             for item in items
         ]})
 
 
-def _check_scope(user, items: list[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
-    """Which items the user may ask about, in a constant number of queries."""
-    if is_ops(user):
-        return set(items)
-    own_sellers = set(Seller.objects.filter(memberships__user=user).values_list("seller_id", flat=True))
-    brand_asins = set(
-        brands_visible_to(user).filter(asins__asin__in={a for _s, a, _m in items}).values_list("asins__asin", flat=True)
-    )
-    return {item for item in items if item[0] in own_sellers or item[1] in brand_asins}
-
-
 class DiagnoseView(APIView):
     @extend_schema(parameters=CHECK_PARAMS, responses={200: DiagnosisSerializer})
     def get(self, request):
-        params = request.query_params
-        seller_id, asin, marketplace = _clean_triplet(params.get("seller_id"), params.get("asin"), params.get("marketplace"))
+        seller_id, asin, marketplace = _clean_query_triplet(request.query_params)
         user = request.user
-        partner = is_ops(user) or Seller.objects.filter(seller_id=seller_id, memberships__user=user).exists()
-        brands = None if partner else list(brands_visible_to(user).filter(asins__asin=asin))
-        if not partner and not brands:
+        scope = check_scope(user, seller_id=seller_id, asin=asin)
+        if not scope.allows(seller_id, asin):
             raise NotFound("Not found.", code="NOT_FOUND")
+        partner = scope.as_partner(seller_id)
+        brands = None if partner else list(brands_visible_to(user).filter(asins__asin=asin))
         seller = get_visible(Seller.objects.all(), seller_id=seller_id)
         diagnosis = selectors.diagnose(seller=seller, asin=asin, marketplace=marketplace, brands=brands)
+        current, history, authorized, checks = diagnosis.grant, diagnosis.history, diagnosis.authorized, diagnosis.checks
+        if brands is not None:
+            # A brand member sees their own brands' grants and history only (the same ASIN code
+            # may sit in another brand's catalog, with that brand's grants).
+            own = {b.pk for b in brands}
+            history = [event for event in history if event.brand_id in own]
+            if current is not None and current.brand_id not in own:
+                current, authorized = None, False
+            if diagnosis.brand is not None and diagnosis.brand.pk not in own:
+                checks = [
+                    {**check, "passed": False, "detail": f"Not evaluated: ASIN {asin} is in no brand catalog you can see."}
+                    if check["code"] in BRAND_DEPENDENT else check
+                    for check in checks
+                ]
         grant = None
-        if diagnosis.grant is not None:
-            grant = GrantSerializer(Grant.objects.select_related(*GRANT_RELATED).get(pk=diagnosis.grant.pk)).data
+        if current is not None:
+            grant = GrantSerializer(Grant.objects.select_related(*GRANT_RELATED).get(pk=current.pk)).data
         return Response({
-            "authorized": diagnosis.authorized,
-            "checks": diagnosis.checks,
+            "authorized": authorized,
+            "checks": checks,
             "grant": grant,
-            "history": AuditEventSerializer(diagnosis.history, many=True).data,
+            "history": AuditEventSerializer(history, many=True).data,
             # Amazon's own listing restrictions, once a listings-restrictions sync has read them.
             "amazon": None,
         })

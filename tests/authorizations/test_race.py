@@ -3,8 +3,11 @@ released together by a barrier, race for the last slot. Exactly one wins; every 
 RuleViolation (or a retryable LockTimeout), never an IntegrityError or a crash.
 
 Processes are forked after the parent closes its connections, so each child opens its own
-connection to the test database (``connection.settings_dict["NAME"]``, inherited with the forked
-settings) and commits for real.
+connection to the test database (``connection.settings_dict["NAME"]``, passed to it) and commits
+for real.
+
+The last tests are deterministic interleavings (a thread with its own connection holds a
+transaction open mid-change): what a grant must wait for, and what it must not.
 """
 from __future__ import annotations
 
@@ -32,11 +35,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 RACERS = 50
 
 
-def _attempt(barrier, results, *, owner, brand, seller, asin_code):
+def _attempt(barrier, results, db_name, *, owner, brand, seller, asin_code):
     """One racer, in its own process and connection."""
     try:
+        connection.settings_dict["NAME"] = db_name  # the test database (inherited; said explicitly)
         connection.ensure_connection()  # connect before the start line, not after it
-        assert connection.settings_dict["NAME"].startswith("test_")
         barrier.wait(timeout=120)
         try:
             services.grants_create(actor=Actor.for_user(owner), brand=brand, seller=seller, asins=[asin_code],
@@ -57,8 +60,9 @@ def _race(attempts: list[dict]) -> list[tuple[str, str, str]]:
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Barrier(len(attempts))
     results = ctx.Queue()
+    db_name = connection.settings_dict["NAME"]
     connections.close_all()  # children must not share the parent's socket
-    processes = [ctx.Process(target=_attempt, args=(barrier, results), kwargs=kw) for kw in attempts]
+    processes = [ctx.Process(target=_attempt, args=(barrier, results, db_name), kwargs=kw) for kw in attempts]
     for process in processes:
         process.start()
     outcomes = [results.get(timeout=180) for _ in processes]
