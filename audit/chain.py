@@ -72,7 +72,9 @@ HASHED: tuple[tuple[str, str], ...] = (
 HASH_FIELDS: tuple[str, ...] = tuple(name for name, _ in HASHED)
 _SEQ = HASH_FIELDS.index("seq")
 
-_PYTHON_RENDER: dict[str, Callable[[Any], str]] = {TEXT: _json_string, INTEGER: _integer, TIME: _time, JSON: canonical_json}
+_PYTHON_RENDER: dict[str, Callable[[Any], str]] = {
+    TEXT: _json_string, INTEGER: _integer, TIME: _time, JSON: canonical_json,
+}
 _RENDERERS = tuple(_PYTHON_RENDER[kind] for _, kind in HASHED)
 _POSTGRES_TIME = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
@@ -99,7 +101,7 @@ def postgres_hash_sql(alias: str) -> str:
 
 
 class Problem(IntEnum):
-    """What is wrong with an event, in the order checks apply (the SQL verifier uses the values)."""
+    """What is wrong with an event (the values are what the PostgreSQL verifier returns)."""
 
     NONE = 0
     SEQUENCE = 1
@@ -175,5 +177,6 @@ def verify_stream(
         result.checked += sum(1 for _ in rows)  # read, as the PostgreSQL verifier reads them all
         return
     result.check_tail(
-        name, last_event_id=last_event_id, last_seq=expected_seq - 1, last_hash_matches=prev == head_hash, head_seq=head_seq
+        name, last_event_id=last_event_id, last_seq=expected_seq - 1, last_hash_matches=prev == head_hash,
+        head_seq=head_seq,
     )

@@ -57,6 +57,9 @@ class AuditEvent(models.Model):
     reason = models.TextField(blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64)
+    # The writing transaction's id (PostgreSQL): readers of the grant change feed only pass
+    # transactions older than every one still running, so a late commit is never skipped.
+    txid = models.BigIntegerField(null=True, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -75,6 +78,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["action", "-at"], name="audit_action_at_idx"),
             models.Index(fields=["actor", "-at"], name="audit_actor_at_idx"),
+            models.Index(fields=["txid", "id"], condition=models.Q(object_type="grant"), name="audit_grant_feed_idx"),
         ]
 
     def save(self, *args, **kwargs):

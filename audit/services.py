@@ -124,9 +124,10 @@ def record_many(actor: Actor, specs: Iterable[EventSpec], *, at: datetime | None
     for spec in specs:
         by_stream[stream_for(spec)].append(spec)
     heads = _lock_heads(by_stream)
-    # Taken under the heads' locks, so that within a stream time follows seq (on one clock).
+    # A time of our own is taken under the heads' locks: a stream's times then follow its seqs.
     at = at or timezone.now()
     ip = _normal_ip(actor.ip)
+    txid = current_txid()
     rows: list[AuditEvent] = []
     for name, head in heads.items():
         seq, prev = head.last_seq, head.last_hash
@@ -140,11 +141,20 @@ def record_many(actor: Actor, specs: Iterable[EventSpec], *, at: datetime | None
                 "reason": spec.reason,
             }
             digest = event_hash(prev, values)
-            rows.append(AuditEvent(**values, prev_hash=prev, hash=digest))
+            rows.append(AuditEvent(**values, prev_hash=prev, hash=digest, txid=txid))
             prev = digest
         AuditStream.objects.filter(name=name).update(last_seq=seq, last_hash=prev)
     AuditEvent.objects.bulk_create(rows, batch_size=2000)
     return rows
+
+
+def current_txid() -> int | None:
+    """The current transaction's id on PostgreSQL (None elsewhere: SQLite has one writer at a time)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT txid_current()")
+        return cursor.fetchone()[0]
 
 
 def _lock_heads(names: Iterable[str]) -> dict[str, AuditStream]:

@@ -216,7 +216,7 @@ def grants_create(
         except IntegrityError as exc:  # defence in depth: the partial unique index
             raise Conflict(_("The seller already holds one of these authorizations."), code="ALREADY_GRANTED") from exc
         events += [_grant_event("grant.created", g, before=None, reason=reason) for g in grants]
-        audit.record_many(actor, events, at=now)
+        audit.record_many(actor, events)
         result.created = grants
     return result
 
@@ -274,7 +274,7 @@ def _transition(*, actor: Actor, grant: Grant, action: str, reason: str = "", re
         if action == "approve":
             locked.approved_by = actor.user
         _save_status([locked])
-        audit.record_many(actor, [_grant_event(audit_action, locked, before=before, reason=reason)], at=now)
+        audit.record_many(actor, [_grant_event(audit_action, locked, before=before, reason=reason)])
     return locked
 
 
@@ -329,7 +329,7 @@ def grants_revoke_all(*, actor: Actor, brand: Brand, seller: Seller, reason: str
             grant.status_reason_code, grant.status_reason = "REVOKE_ALL", reason
             events.append(_grant_event("grant.revoked", grant, before=before, reason=reason))
         _save_status(grants)
-        audit.record_many(actor, events, at=now)
+        audit.record_many(actor, events)
     return len(live)
 
 
@@ -349,7 +349,7 @@ def grants_suspend_for_seller(*, actor: Actor, seller: Seller, reason_code: str,
             grant.status_reason_code, grant.status_reason = reason_code, reason
             events.append(_grant_event("grant.suspended", grant, before=before, reason=reason))
         _save_status(grants)
-        audit.record_many(actor, events, at=now)
+        audit.record_many(actor, events)
     return grants
 
 
@@ -367,7 +367,7 @@ def grants_expire_due(*, actor: Actor, now: dt.datetime | None = None, batch_siz
                 return total
             events = _expire_stale(grants, now)
             _save_status(grants)
-            audit.record_many(actor, events, at=now)
+            audit.record_many(actor, events)
             total += len(grants)
 
 

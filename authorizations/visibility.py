@@ -5,12 +5,17 @@ trail; partners see their own sellers' grants and requests; ops see everything (
 Anything else is invisible (404, never 403)."""
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
+from typing import Iterable
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from audit.models import AuditEvent
-from brands.models import Brand
-from brands.selectors import brands_visible_to, is_ops
-from sellers.models import Seller
+from brands.models import Asin, Brand, BrandMembership
+from brands.selectors import is_ops
+from sellers.models import Seller, SellerMembership
 
 from .models import AuthorizationRequest, Grant
 
@@ -59,10 +64,96 @@ def audit_events_visible_to(user) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(brand_id__in=list(Brand.objects.filter(memberships__user=user).values_list("id", flat=True)))
 
 
+# -- the check and the diagnosis ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CheckScope:
+    """What a user may ask the check and the diagnosis about: anyone linked to the seller, any
+    member of the ASIN's brand, ops (API.md "Check and diagnosis").
+
+    An ASIN code is unique per brand only, so another brand's catalog can hold the same code.
+    A caller who may ask only as a member of the ASIN's brand must then see only their own
+    brands' grants (``needs_brand_filter``): importing a competitor's ASIN must not reveal the
+    competitor's grants."""
+
+    everything: bool = False
+    seller_ids: frozenset[str] = frozenset()  # of the sellers asked about, those the user is linked to
+    brand_asins: frozenset[str] = frozenset()  # of the ASINs asked about, those in the user's brands' catalogs
+    shared_asins: frozenset[str] = frozenset()  # of those, the ones some other brand's catalog holds too
+
+    def allows(self, seller_id: str, asin: str) -> bool:
+        return self.everything or seller_id in self.seller_ids or asin in self.brand_asins
+
+    def as_partner(self, seller_id: str) -> bool:
+        return self.everything or seller_id in self.seller_ids
+
+    def needs_brand_filter(self, seller_id: str, asin: str) -> bool:
+        return not self.as_partner(seller_id) and asin in self.shared_asins
+
+
+def _member_brands(user) -> QuerySet:
+    return BrandMembership.objects.filter(user_id=user.pk).values("brand_id")
+
+
+def check_scope(user, *, seller_id: str, asin: str) -> CheckScope:
+    """The scope for one (seller, ASIN): a single query (none for staff)."""
+    if user is None or not user.is_authenticated:
+        return CheckScope()
+    if user.is_staff or user.is_superuser:
+        return CheckScope(everything=True)
+    mine = _member_brands(user)
+    row = (
+        get_user_model().objects.filter(pk=user.pk)
+        .annotate(
+            ops=Exists(Group.objects.filter(user=OuterRef("pk"), name="ops")),
+            partner=Exists(SellerMembership.objects.filter(user=OuterRef("pk"), seller__seller_id=seller_id)),
+            member=Exists(Asin.objects.filter(asin=asin, brand_id__in=mine)),
+            shared=Exists(Asin.objects.filter(asin=asin).exclude(brand_id__in=mine)),
+        )
+        .values_list("ops", "partner", "member", "shared")
+        .first()
+    )
+    if row is None:
+        return CheckScope()
+    ops, partner, member, shared = row
+    return CheckScope(
+        everything=bool(ops),
+        seller_ids=frozenset({seller_id} if partner else ()),
+        brand_asins=frozenset({asin} if member else ()),
+        shared_asins=frozenset({asin} if member and shared else ()),
+    )
+
+
+def check_scope_many(user, *, seller_ids: Iterable[str], asins: Iterable[str]) -> CheckScope:
+    """The scope for many (seller, ASIN) pairs in a constant number of queries (at most 3)."""
+    if user is None or not user.is_authenticated:
+        return CheckScope()
+    if is_ops(user):
+        return CheckScope(everything=True)
+    linked = frozenset(
+        SellerMembership.objects.filter(user_id=user.pk, seller__seller_id__in=set(seller_ids))
+        .values_list("seller__seller_id", flat=True)
+    )
+    mine: set[str] = set()
+    others: set[str] = set()
+    rows = (
+        Asin.objects.filter(asin__in=set(asins)).order_by()
+        .annotate(is_mine=Exists(BrandMembership.objects.filter(user_id=user.pk, brand_id=OuterRef("brand_id"))))
+        .values_list("asin", "is_mine")
+    )
+    for code, is_mine in rows:
+        (mine if is_mine else others).add(code)
+    return CheckScope(seller_ids=linked, brand_asins=frozenset(mine), shared_asins=frozenset(mine & others))
+
+
+def grant_ids_of_own_brands(user, grant_ids: Iterable[int]) -> set[int]:
+    """Of these grants, those on brands the user is a member of."""
+    grant_ids = set(grant_ids)
+    if not grant_ids:
+        return set()
+    return set(Grant.objects.filter(pk__in=grant_ids, brand_id__in=_member_brands(user)).values_list("pk", flat=True))
+
+
 def can_check(user, *, seller_id: str, asin: str) -> bool:
     """The check: anyone linked to the seller, any member of the ASIN's brand, ops."""
-    if is_ops(user):
-        return True
-    if Seller.objects.filter(seller_id=seller_id, memberships__user=user).exists():
-        return True
-    return brands_visible_to(user).filter(asins__asin=asin).exists()
+    return check_scope(user, seller_id=seller_id, asin=asin).allows(seller_id, asin)

@@ -208,6 +208,10 @@ class _LineReader:
                       % {"field": name, "value": shown(value)}, field=name, **where)
             return ""
         text = value.strip()
+        if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
+            self.fail(line, "INVALID_TEXT", _("The %(field)s contains control characters.") % {"field": name},
+                      field=name, **where)
+            return ""
         if len(text) > max_length:
             self.fail(line, "TOO_LONG",
                       _("The %(field)s “%(value)s” has %(n)s characters; at most %(max)s are allowed.")

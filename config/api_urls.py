@@ -6,6 +6,7 @@ from audit.api.views import AuditEventViewSet
 from authorizations.api.views import (
     CheckBatchView, CheckView, DiagnoseView, GrantViewSet, RequestViewSet, RevokeAllView,
 )
+from authorizations.api.changes import GrantChangesView
 from brands.api.views import BrandViewSet
 from sellers.api.views import MarketplaceViewSet, SellerViewSet
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("auth/register", RegisterView.as_view(), name="auth-register"),
     path("auth/token", TokenView.as_view(), name="auth-token"),
     path("me", MeView.as_view(), name="me"),
+    path("grants/changes", GrantChangesView.as_view(), name="grant-changes"),
     path("check", CheckView.as_view(), name="check"),
     path("check/batch", CheckBatchView.as_view(), name="check-batch"),
     path("diagnose", DiagnoseView.as_view(), name="diagnose"),

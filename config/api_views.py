@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from brands.models import BrandMembership
 from brands.selectors import is_ops
+from config.api_support import StrictCharField, StrictEmailField, StrictRegexField
 from config.errors import Conflict, InvalidInput
 from config.rest import LoginRateThrottle
 from sellers.models import Seller
@@ -22,9 +23,9 @@ VERSION = "1.0.0"
 
 
 class RegisterSerializer(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]{3,150}$", max_length=150)
-    password = serializers.CharField(max_length=128, write_only=True)
-    email = serializers.EmailField(max_length=254)
+    username = StrictRegexField(r"^[\w.@+-]{3,150}$", max_length=150)
+    password = StrictCharField(max_length=128, write_only=True, trim_whitespace=False)
+    email = StrictEmailField(max_length=254)
 
 
 class RegisterView(APIView):
@@ -54,8 +55,8 @@ class RegisterView(APIView):
 
 
 class TokenSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, write_only=True)
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=128, write_only=True, trim_whitespace=False)
 
 
 class TokenView(APIView):
@@ -110,6 +111,7 @@ def broker_status() -> str:
 class HealthzView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = []  # load balancers probe it often, all from a few addresses
 
     @extend_schema(responses={200: inline_serializer("Health", {
         "db": serializers.CharField(), "broker": serializers.CharField(), "version": serializers.CharField()})})

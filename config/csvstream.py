@@ -17,7 +17,11 @@ class CSVRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        # Only errors reach here (exports stream): render them as JSON text.
+        # Only errors reach here (exports stream): render them as JSON, and say so — a client
+        # must not take an error body for the CSV it asked for.
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
         return json.dumps(data, default=str).encode()
 
 

@@ -96,6 +96,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     http_status = exc.status_code
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         http_status = status.HTTP_401_UNAUTHORIZED
+        # A 401 names the scheme to use, also on views that authenticate nobody (sign-up, token).
+        headers.setdefault("WWW-Authenticate", "Token")
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     return error_response([{"code": code, "detail": str(detail)}], http_status, headers)
 

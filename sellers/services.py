@@ -97,7 +97,7 @@ def seller_connect(*, actor: Actor, user, seller_id: str, refresh_token: str, na
                                       seller_id=seller.seller_id, after={"user": user.get_username()}))
         events.append(audit.event("connection.created", object_type="connection", object_id=seller.seller_id,
                                   seller_id=seller.seller_id, before=before, after=_connection_snapshot(connection)))
-        audit.record_many(actor, events, at=now)
+        audit.record_many(actor, events)
     return seller
 
 
@@ -212,7 +212,7 @@ def seller_participations_apply(*, actor: Actor, seller: Seller, marketplace_ids
         if sorted(codes) != before_codes or before["home_marketplace"] != seller.home_marketplace_id:
             audit.record_many(actor, [_seller_event(
                 "seller.participations_updated", seller, before={**before, "marketplaces": before_codes},
-                after={**_seller_snapshot(seller), "marketplaces": sorted(codes)})], at=now)
+                after={**_seller_snapshot(seller), "marketplaces": sorted(codes)})])
     return seller
 
 
@@ -296,5 +296,5 @@ def seller_health_apply(*, actor: Actor, seller: Seller, report: dict | bytes | 
             )
         # ... and the seller's stream last: audit stream heads are the last locks a transaction
         # takes, in name order ("brand:…" < "seller:…"), so writers never wait on each other in a cycle.
-        audit.record_many(actor, [_seller_event("seller.health_updated", seller, before=before)], at=now)
+        audit.record_many(actor, [_seller_event("seller.health_updated", seller, before=before)])
     return HealthApplyResult(assessment=assessment, suspended=suspended, failing_codes=[c for c, _w in failing])

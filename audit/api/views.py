@@ -1,7 +1,13 @@
 """The audit log (API.md "Audit"): ops see every event, brand members their brands'."""
 from __future__ import annotations
 
+import datetime as dt
+
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -22,15 +28,45 @@ CSV_COLUMNS = ["id", "at", "actor", "source", "action", "object_type", "object_i
                "before", "after", "reason", "request_id", "ip", "stream", "seq", "hash"]
 
 
+class _TimeField(IsoDateTimeField):
+    """An ISO-8601 time; anything else is API.md's ``INVALID_DATE``, naming the value."""
+
+    def to_python(self, value):
+        try:
+            parsed = super().to_python(value)
+            # In UTC now: a time at the edge of the calendar (0001-01-01T00:00+01:00) would
+            # otherwise overflow when the database adapter converts it.
+            return parsed.astimezone(dt.timezone.utc) if parsed is not None else None
+        except (DjangoValidationError, ValueError, OverflowError):
+            raise DjangoValidationError(_("“%(value)s” is not an ISO-8601 date or time."),
+                                        code="INVALID_DATE", params={"value": str(value)[:40]}) from None
+
+
+class TimeFilter(filters.IsoDateTimeFilter):
+    field_class = _TimeField
+
+
+class IdFilter(filters.NumberFilter):
+    """A whole number within the id column's range (``1.5`` or ``1e30`` is a 400, not a match
+    or a database overflow)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class AuditEventFilterSet(filters.FilterSet):
-    brand = filters.NumberFilter(field_name="brand_id")
+    brand = IdFilter(field_name="brand_id")
     seller_id = filters.CharFilter(field_name="seller_id")
     actor = filters.CharFilter(field_name="actor")
     action = filters.CharFilter(field_name="action")
     object_type = filters.CharFilter(field_name="object_type")
     object_id = filters.CharFilter(field_name="object_id")
-    since = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    since = TimeFilter(field_name="at", lookup_expr="gte")
+    until = TimeFilter(field_name="at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent
@@ -50,7 +86,7 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(parameters=[OpenApiParameter("format", str, enum=["json", "csv"])])
     def list(self, request, *args, **kwargs):
-        if request.query_params.get("format") == "csv":
+        if getattr(request.accepted_renderer, "format", None) == CSVRenderer.format:  # ?format=csv or Accept: text/csv
             queryset = self.filter_queryset(self.get_queryset()).order_by("-at", "-id")
             rows = queryset.values_list(*CSV_COLUMNS).iterator(chunk_size=2000)
             return csv_response(CSV_COLUMNS, rows, "audit-events.csv")

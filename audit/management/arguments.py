@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime
 from datetime import timezone as dt_timezone
 
 from django.utils.dateparse import parse_datetime
@@ -11,33 +11,22 @@ from django.utils.dateparse import parse_datetime
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _day(value: str) -> date | None:
-    if not _DAY.fullmatch(value):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def iso_day(value: str) -> date:
     """A calendar day written ``YYYY-MM-DD``."""
-    day = _day(value)
-    if day is None:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date written YYYY-MM-DD (e.g. 2024-05-01)")
-    return day
+    try:
+        if _DAY.fullmatch(value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{value!r} is not a date written YYYY-MM-DD (e.g. 2024-05-01)")
 
 
 def iso_moment(value: str) -> datetime:
-    """A day (its midnight, UTC) or an ISO 8601 date-time (UTC unless it carries an offset)."""
-    if _DAY.fullmatch(value):
-        day = _day(value)
-        moment = None if day is None else datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
-    else:
-        try:
-            moment = parse_datetime(value)
-        except ValueError:
-            moment = None
+    """An ISO 8601 date (its midnight) or date-time, in UTC unless it carries an offset."""
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        moment = None
     if moment is None:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not an ISO 8601 date or date-time (e.g. 2024-05-01 or 2024-05-01T12:00:00Z)"

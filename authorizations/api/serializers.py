@@ -19,27 +19,30 @@ class ApiDateTimeField(serializers.DateTimeField):
         try:
             return super().to_internal_value(value)
         except serializers.ValidationError as exc:
-            raise serializers.ValidationError(exc.detail, code="INVALID_DATE") from None
+            raise serializers.ValidationError([str(d) for d in exc.detail], code="INVALID_DATE") from None
 
 
 class CodeListField(serializers.ListField):
-    """A list of codes: not a list → ``not_a_list_code``; more than ``max_length`` items →
-    ``TOO_MANY_ITEMS``."""
+    """A list of codes, passed on as given for the service's cleaner to judge one by one (it
+    names each bad value: ``INVALID_ASIN`` with the ``asin``). Not a list → ``not_a_list_code``;
+    empty → ``REQUIRED``; more than ``max_length`` items → ``TOO_MANY_ITEMS``."""
 
     def __init__(self, *, not_a_list_code: str = "INVALID", **kwargs):
         self.not_a_list_code = not_a_list_code
-        kwargs.setdefault("child", serializers.CharField(allow_blank=True, trim_whitespace=False))
+        kwargs.setdefault("child", serializers.CharField())  # what the schema shows
         self.max_items = kwargs.get("max_length")
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, (str, bytes, dict)) or not hasattr(data, "__iter__"):
-            raise serializers.ValidationError("Expected a list of items but got type “%s”." % type(data).__name__,
+        if isinstance(data, (str, bytes, dict)) or not isinstance(data, list):
+            raise serializers.ValidationError(f"Expected a list of codes but got {type(data).__name__}.",
                                               code=self.not_a_list_code)
+        if not data and not self.allow_empty:
+            raise serializers.ValidationError("At least one is required.", code="REQUIRED")
         if self.max_items is not None and len(data) > self.max_items:
             raise serializers.ValidationError(f"At most {self.max_items} items (got {len(data)}).",
                                               code="TOO_MANY_ITEMS")
-        return super().to_internal_value(data)
+        return list(data)
 
 
 class GrantSerializer(serializers.ModelSerializer):

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -51,6 +52,7 @@ def _seller_or_not_connected(seller_id: str) -> Seller:
     return seller
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class IntegerFilter(filters.NumberFilter):
     """An integer within bounds, else 400 (never an overflow in the query, never 1.5 → 1)."""
 
@@ -338,6 +340,29 @@ class CheckView(APIView):
         return Response(result.as_dict())
 
 
+def _batch_items(data: object) -> tuple[list[tuple[object, object, object]], list[str]]:
+    """The raw (seller_id, asin, marketplace) of each item, and its field prefix (``items[3].``),
+    for :func:`_clean_triplets` to judge; a body of the wrong shape is 400 here."""
+    if not isinstance(data, dict):
+        raise InvalidInput("A JSON object {\"items\": [...]} is expected.", code="INVALID")
+    items = data.get("items")
+    if items is None:
+        raise InvalidInput("items is required.", code="REQUIRED", field="items")
+    if not isinstance(items, list):
+        raise InvalidInput("items must be a list.", code="INVALID", field="items")
+    if not items:
+        raise InvalidInput("At least one item is required.", code="REQUIRED", field="items")
+    if len(items) > settings.MAX_CHECK_BATCH:
+        raise InvalidInput(f"A batch check has at most {settings.MAX_CHECK_BATCH} items.", code="TOO_MANY_ITEMS",
+                           field="items")
+    not_objects = [ErrorItem(code="INVALID", field=f"items[{n}]", detail="Each item is an object "
+                             "{seller_id, asin, marketplace}.") for n, i in enumerate(items) if not isinstance(i, dict)]
+    if not_objects:
+        raise InvalidInput(not_objects)
+    return ([(i.get("seller_id"), i.get("asin"), i.get("marketplace")) for i in items],
+            [f"items[{n}]." for n in range(len(items))])
+
+
 class CheckBatchView(APIView):
     """A constant number of queries whatever the number of items (at most six)."""
 
@@ -345,14 +370,8 @@ class CheckBatchView(APIView):
 
     @extend_schema(request=CheckBatchSerializer, responses={200: CheckBatchResultSerializer})
     def post(self, request):
-        if isinstance(request.data, dict) and isinstance(request.data.get("items"), list) \
-                and len(request.data["items"]) > settings.MAX_CHECK_BATCH:
-            raise InvalidInput(f"A batch check has at most {settings.MAX_CHECK_BATCH} items.", code="TOO_MANY_ITEMS",
-                               field="items")
-        data = CheckBatchSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        raw = [(i["seller_id"], i["asin"], i["marketplace"]) for i in data.validated_data["items"]]
-        items = _clean_triplets(raw, prefixes=[f"items[{n}]." for n in range(len(raw))])
+        raw, prefixes = _batch_items(request.data)
+        items = _clean_triplets(raw, prefixes=prefixes)
         scope = check_scope_many(request.user, seller_ids={s for s, _a, _m in items}, asins={a for _s, a, _m in items})
         allowed = [item for item in items if scope.allows(item[0], item[1])]
         by_item = dict(zip(allowed, _scoped(selectors.check_batch(allowed), allowed, scope, request.user)))

@@ -1,7 +1,8 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from brands.models import Asin, Brand, Role
+from brands.models import Asin, Brand, RegistryStatus, Role
+from config.api_support import StrictBooleanField, StrictCharField
 
 
 class BrandSerializer(serializers.ModelSerializer):
@@ -23,21 +24,25 @@ class BrandSerializer(serializers.ModelSerializer):
         return settings.MAX_SELLERS_PER_BRAND
 
 
+# Types are checked here; values (lengths, formats, choices) by the services, which name the
+# field and the value in their own codes (TOO_LONG, INVALID_REGISTRY_NUMBER, INVALID_ROLE, ...),
+# and refuse a registry_status from anyone but ops staff before looking at its value.
 class BrandCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    registry_number = serializers.CharField(max_length=64)
+    name = StrictCharField(trim_whitespace=False)
+    registry_number = StrictCharField(trim_whitespace=False)
 
 
 class BrandUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
-    dual_control = serializers.BooleanField(required=False)
-    spapi_account = serializers.CharField(max_length=20, required=False, allow_null=True)
-    registry_status = serializers.ChoiceField(choices=["PENDING", "ACTIVE", "SUSPENDED", "INACTIVE"], required=False)
+    name = StrictCharField(required=False, trim_whitespace=False)
+    dual_control = StrictBooleanField(required=False)
+    spapi_account = StrictCharField(required=False, allow_null=True, help_text="A seller_id, or null to clear it")
+    registry_status = StrictCharField(required=False,
+                                      help_text="Ops staff only: " + ", ".join(RegistryStatus.values))
 
 
 class MemberSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    role = serializers.ChoiceField(choices=Role.values)
+    username = StrictCharField()
+    role = StrictCharField(help_text=", ".join(Role.values))
 
 
 class AsinMarketplaceSerializer(serializers.Serializer):

@@ -17,9 +17,9 @@ from authorizations.models import Grant
 from authorizations.rules import effective_live_q
 from brands import services
 from brands.models import Asin, AsinMarketplace, Brand
-from brands.selectors import brands_visible_to
-from config.api_support import actor_of, get_visible, positive_int
-from config.errors import InvalidInput
+from brands.selectors import brands_visible_to, is_ops
+from config.api_support import actor_of, get_visible, positive_int, query_text
+from config.errors import InvalidInput, NotAllowed
 from config.parsers import CSVTextParser
 from sellers.models import Seller
 
@@ -66,6 +66,9 @@ class BrandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(request=BrandCreateSerializer, responses={201: BrandSerializer})
     def create(self, request):
+        if is_ops(request.user):
+            # Ops staff are read-only (DOMAIN.md); brand_create itself does not refuse them.
+            raise NotAllowed("Ops staff have read-only access to brands.")
         data = BrandCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         brand = services.brand_create(actor=actor_of(request), **data.validated_data)
@@ -89,10 +92,15 @@ class BrandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if "spapi_account" in values and values["spapi_account"] is not None:
             seller = Seller.objects.filter(seller_id=values["spapi_account"]).first()
             if seller is None:
-                raise InvalidInput(f"“{values['spapi_account']}” is not a connected seller account.",
-                                   code="INVALID_SPAPI_ACCOUNT", field="spapi_account")
+                # The same words as brand_update's for a seller that exists but is not eligible:
+                # the answer must not tell whether some seller id exists.
+                raise InvalidInput(f"Seller {values['spapi_account']} is not an account a member of this brand "
+                                   "has connected.", code="INVALID_SPAPI_ACCOUNT", field="spapi_account",
+                                   seller_id=values["spapi_account"])
             values["spapi_account"] = seller
-        if values:
+        if values or registry_status is None:
+            # Also for an empty body: brand_update checks the caller's authority even when
+            # nothing changes, so a viewer's (or a stranger's) empty PATCH is refused, not a 200.
             brand = services.brand_update(actor=actor, brand=brand, **values)
         return brand
 
@@ -134,10 +142,10 @@ class BrandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if request.method == "POST":
             return self._import(request, brand)
         queryset = asins_with_usage(Asin.objects.filter(brand=brand)).order_by("asin")
-        q = request.query_params.get("q", "").strip()
+        q = query_text(request, "q")
         if q:
             queryset = queryset.filter(Q(asin__icontains=q) | Q(title__icontains=q))
-        marketplace = request.query_params.get("marketplace", "").strip().upper()
+        marketplace = query_text(request, "marketplace").upper()
         if marketplace:
             queryset = queryset.filter(presences__marketplace_id=marketplace)
         verified = request.query_params.get("verified", "").lower()
@@ -152,10 +160,15 @@ class BrandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def _import(self, request, brand: Brand) -> Response:
         partial = request.query_params.get("partial", "").lower() in {"1", "true", "yes"}
         actor = actor_of(request)
-        if isinstance(request.data, str):
-            result = services.asins_import(actor=actor, brand=brand, csv_text=request.data, partial=partial)
+        data = request.data
+        if (request.content_type or "").split(";")[0].strip().lower() == CSVTextParser.media_type:
+            # An empty body never reaches the parser: DRF hands over {} instead of "".
+            csv_text = data if isinstance(data, str) else ""
+            result = services.asins_import(actor=actor, brand=brand, csv_text=csv_text, partial=partial)
         else:
-            result = services.asins_import(actor=actor, brand=brand, items=request.data, partial=partial)
+            if data is None:  # a JSON null: asins_import would take it for "no items argument" (a 500)
+                raise InvalidInput("A list of items is expected, not null.", code="INVALID_JSON")
+            result = services.asins_import(actor=actor, brand=brand, items=data, partial=partial)
         body = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
                 "errors": [e.as_dict() for e in result.errors]}
         return Response(body, status=status.HTTP_201_CREATED)

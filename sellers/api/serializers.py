@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from config.api_support import StrictBooleanField, StrictCharField
 from sellers.models import Marketplace, Seller
 
 
@@ -31,5 +32,7 @@ class SellerSerializer(serializers.ModelSerializer):
 
 
 class SellerUpdateSerializer(serializers.Serializer):
-    home_marketplace = serializers.CharField(max_length=2, required=False)
-    is_test_account = serializers.BooleanField(required=False)
+    # The service checks the code (one of the seller's marketplaces) and names it in its error.
+    home_marketplace = StrictCharField(required=False,
+                                       help_text="Partners of the seller: a marketplace code it participates in")
+    is_test_account = StrictBooleanField(required=False, help_text="Ops staff only")

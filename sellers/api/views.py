@@ -6,9 +6,11 @@ from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
 from authorizations.visibility import sellers_visible_to
-from config.api_support import actor_of, get_visible
+from brands.selectors import is_ops
+from config.api_support import actor_of, get_visible, path_key
+from config.errors import NotAllowed
 from sellers import services
-from sellers.models import Marketplace
+from sellers.models import SELLER_ID_REGEX, Marketplace
 
 from .serializers import MarketplaceSerializer, SellerSerializer, SellerUpdateSerializer
 
@@ -33,7 +35,7 @@ class SellerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
 
     def get_object(self):
-        return get_visible(self.get_queryset(), seller_id=self.kwargs["seller_id"])
+        return get_visible(self.get_queryset(), seller_id=path_key(self.kwargs["seller_id"], SELLER_ID_REGEX))
 
     @extend_schema(request=SellerUpdateSerializer, responses={200: SellerSerializer})
     def partial_update(self, request, seller_id=None):
@@ -41,7 +43,9 @@ class SellerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         data = SellerUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        if "home_marketplace" in values:
-            values["home_marketplace"] = values["home_marketplace"].upper()
+        if not values and not (is_ops(request.user) or seller.memberships.filter(user=request.user).exists()):
+            # seller_update checks authority per field only, so an empty PATCH would "succeed"
+            # for anyone who can see the seller (a brand owner): only its partners and ops may.
+            raise NotAllowed("Only the seller's own partners can change it.")
         seller = services.seller_update(actor=actor_of(request), seller=seller, **values)
         return Response(SellerSerializer(self.get_queryset().get(pk=seller.pk)).data)

@@ -17,6 +17,7 @@ lowers a rate with :func:`throttle_rates`.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from types import SimpleNamespace
 from typing import Callable
 
@@ -39,13 +40,13 @@ UNTHROTTLED = {"user": "100000/s", "anon": "100000/s", "check": "100000/s", "aut
 
 
 @pytest.fixture(autouse=True)
-def _no_throttling(monkeypatch):
-    """DRF reads the rates once, into a class attribute, so overriding settings has no effect:
-    patch the attribute (and start every test with empty throttle buckets)."""
+def _no_throttling(monkeypatch, settings):
+    """DRF reads the rates once, into a class attribute, so overriding
+    ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` has no effect: patch the attribute. Every test
+    gets a cache of its own (empty throttle buckets; a Redis cache named by REDIS_URL is left alone)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": f"api-tests-{uuid.uuid4().hex}"}}
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", dict(UNTHROTTLED))
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

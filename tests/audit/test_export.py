@@ -14,7 +14,8 @@ from audit.services import event
 from tests.audit.conftest import grant_event
 
 HEADER = (
-    "id,at,actor,source,action,object_type,object_id,brand_id,seller_id,before,after,reason,request_id,ip,stream,seq,hash"
+    "id,at,actor,source,action,object_type,object_id,brand_id,seller_id,"
+    "before,after,reason,request_id,ip,stream,seq,hash"
 )
 
 

@@ -31,7 +31,8 @@ def old_and_new(write) -> None:
     """brand:1 and seller:A1 have events from 800 and 790 days ago, then recent ones; brand:2 only recent."""
     now = timezone.now()
     for days in (800, 790):
-        write([grant_event(1), grant_event(2), grant_event(3, brand_id=None, seller_id="A1")], at=now - timedelta(days=days))
+        old = [grant_event(1), grant_event(2), grant_event(3, brand_id=None, seller_id="A1")]
+        write(old, at=now - timedelta(days=days))
     write([grant_event(4), grant_event(5, brand_id=2), grant_event(6, brand_id=None, seller_id="A1")])
 
 

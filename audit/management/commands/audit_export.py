@@ -1,6 +1,8 @@
 """Export the audit events of a time range as CSV, to standard output or a file."""
 from __future__ import annotations
 
+import os
+import sys
 from datetime import datetime
 from typing import Any, Iterator, TextIO
 
@@ -25,7 +27,11 @@ class Command(BaseCommand):
             raise CommandError(f"--since ({since.isoformat()}) must be before --until ({until.isoformat()}).")
         lines = csv_lines(audit_events_between(since=since, until=until))
         if output is None:
-            exported = _write(lines, self.stdout)
+            try:
+                exported = _write(lines, self.stdout)
+            except BrokenPipeError:  # the reader stopped early (e.g. `| head`): not an error
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the final flush cannot fail
+                return
             self.stderr.write(f"Exported {exported} events.", style_func=self.style.SUCCESS)
             return
         try:
