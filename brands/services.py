@@ -88,6 +88,8 @@ def brand_create(*, actor: Actor, name: str, registry_number: str) -> Brand:
     becomes its owner."""
     if actor.is_system:
         raise NotAllowed(_("A brand is created by a user, who becomes its owner."))
+    if is_ops(actor.user):
+        raise NotAllowed(_("Ops staff have read-only access to brands."))
     name = _clean_name(name)
     number = _clean_registry_number(registry_number)
     with locking_atomic():

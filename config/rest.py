@@ -115,6 +115,14 @@ class NewestFirstCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
     ordering = ("-at", "-id")
+    invalid_cursor_message = "This is not a cursor of this list."
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError({"cursor": [exceptions.ErrorDetail(self.invalid_cursor_message,
+                                                                               code="INVALID_CURSOR")]}) from None
 
 
 class LoginRateThrottle(ScopedRateThrottle):

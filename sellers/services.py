@@ -166,13 +166,21 @@ def _marketplace_code(value: object) -> object:
 def seller_update(*, actor: Actor, seller: Seller, home_marketplace: str | None = UNSET,
                   is_test_account: bool = UNSET) -> Seller:
     """A partner picks the home marketplace (one it participates in); ops flag test accounts.
-    An event is recorded only when something changed."""
+    Turning a test account into a real one re-checks the seller limit of every brand where it
+    holds a live grant (it starts counting there). An event is recorded only when something changed."""
+    if not (actor.is_system or is_ops(actor.user)
+            or SellerMembership.objects.filter(user=actor.user, seller=seller).exists()):
+        raise NotAllowed(_("Only the seller's own partners or ops staff can change it."))
     with locking_atomic():
+        if is_test_account is False and seller.is_test_account:
+            _lock_brands_where_live(seller)  # brands before the seller: the global lock order
         seller = Seller.objects.select_for_update().get(pk=seller.pk)
         before = _seller_snapshot(seller)
         if is_test_account is not UNSET:
             if not (actor.is_system or is_ops(actor.user)):
                 raise NotAllowed(_("Only ops staff can mark a test account."), field="is_test_account")
+            if before["is_test_account"] and not is_test_account:
+                _require_room_as_real_seller(seller)
             seller.is_test_account = bool(is_test_account)
         if home_marketplace is not UNSET:
             _require_partner_or_system(actor, seller)
@@ -187,6 +195,41 @@ def seller_update(*, actor: Actor, seller: Seller, home_marketplace: str | None 
             seller.save(update_fields=["is_test_account", "home_marketplace", "updated_at"])
             audit.record_many(actor, [_seller_event("seller.updated", seller, before=before)])
     return seller
+
+
+def _live_brand_ids(seller: Seller) -> list[int]:
+    from authorizations.models import Grant  # noqa: PLC0415 (apps layered: sellers < authorizations)
+    from authorizations.rules import effective_live_q  # noqa: PLC0415
+
+    return sorted(set(Grant.objects.filter(effective_live_q(timezone.now()), seller=seller)
+                      .order_by().values_list("brand_id", flat=True)))
+
+
+def _lock_brands_where_live(seller: Seller) -> None:
+    from brands.models import Brand  # noqa: PLC0415
+
+    list(Brand.objects.select_for_update().filter(pk__in=_live_brand_ids(seller)).order_by("pk").values_list("pk"))
+
+
+def _require_room_as_real_seller(seller: Seller) -> None:
+    """BRAND_SELLER_LIMIT for every brand the seller would start counting toward."""
+    from authorizations.models import Grant  # noqa: PLC0415
+    from authorizations.rules import Code, effective_live_q  # noqa: PLC0415
+    from brands.models import Brand  # noqa: PLC0415
+    from config.errors import ErrorItem, RuleViolation  # noqa: PLC0415
+
+    limit = settings.MAX_SELLERS_PER_BRAND
+    failures = []
+    for brand in Brand.objects.filter(pk__in=_live_brand_ids(seller)).order_by("pk"):
+        used = (Grant.objects.filter(effective_live_q(timezone.now()), brand=brand, seller__is_test_account=False)
+                .order_by().values("seller_id").distinct().count())
+        if used + 1 > limit:
+            failures.append(ErrorItem(code=Code.BRAND_SELLER_LIMIT.value, seller_id=seller.seller_id,
+                                      detail=_("Brand “%(brand)s” already has %(count)s of %(limit)s authorized sellers; "
+                                               "this seller would count once it is no longer a test account.")
+                                      % {"brand": brand.name, "count": used, "limit": limit}))
+    if failures:
+        raise RuleViolation(failures)
 
 
 def seller_participations_apply(*, actor: Actor, seller: Seller, marketplace_ids: Iterable[str]) -> Seller:

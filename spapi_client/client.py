@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 import ssl
 import threading
 import time
@@ -46,7 +47,7 @@ from sp_api.auth import access_token_client as _library_token_module
 from sp_api.auth.credentials import Credentials
 from sp_api.base.credential_provider import CredentialProvider, FromCodeCredentialProvider
 from sp_api.base.exceptions import SellingApiException
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from . import ratelimit
 from .config import SpapiConfig, get_config
@@ -568,6 +569,16 @@ def _log_retry(operation: str, seller_id: str, max_attempts: int) -> Callable[[R
     return log
 
 
+def _backoff(config: SpapiConfig) -> Callable[[RetryCallState], float]:
+    """Exponential back-off with jitter and a cap: initial × 2^(n-1) + U(0, initial), ≤ max."""
+
+    def wait(state: RetryCallState) -> float:
+        exponential = config.backoff_initial * 2 ** (state.attempt_number - 1)
+        return min(config.backoff_max, exponential + random.uniform(0, config.backoff_initial))
+
+    return wait
+
+
 def _with_retries(
     operation: str, seller_id: str, attempt: Callable[[], Any], *, config: SpapiConfig, stats: CallStats | None
 ):
@@ -575,7 +586,7 @@ def _with_retries(
     stats.calls += 1
     retrying = Retrying(
         stop=stop_after_attempt(config.max_attempts),
-        wait=wait_exponential_jitter(initial=config.backoff_initial, max=config.backoff_max, jitter=config.backoff_initial),
+        wait=_backoff(config),
         retry=retry_if_exception(_retryable),
         before_sleep=_log_retry(operation, seller_id, config.max_attempts),
         reraise=True,

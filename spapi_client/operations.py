@@ -70,6 +70,7 @@ __all__ = [
 HEALTH_REPORT_TYPE = "GET_V2_SELLER_PERFORMANCE_REPORT"
 MAX_ASINS_PER_CALL = 20
 CATALOG_INCLUDED_DATA = "summaries,identifiers,classifications"
+CATALOG_PAGE_SIZE = 20  # Amazon's default page is 10 items; 20 is its maximum
 CATALOG_MAX_PAGES = 5  # 20 identifiers with pageSize 20 fit one page; follow a few if Amazon pages anyway
 ASIN_RE = re.compile(r"^[A-Z0-9]{10}$")
 FINAL_REPORT_STATUSES = frozenset({"DONE", "FATAL", "CANCELLED"})
@@ -526,7 +527,7 @@ def search_catalog_items(
         "identifiersType": "ASIN",
         "marketplaceIds": marketplace_id,
         "includedData": CATALOG_INCLUDED_DATA,
-        "pageSize": MAX_ASINS_PER_CALL,  # Amazon's default page is 10 items
+        "pageSize": CATALOG_PAGE_SIZE,
     }
     items: dict[str, CatalogItem] = {}
     for _page in range(CATALOG_MAX_PAGES):

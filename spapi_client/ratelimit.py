@@ -150,9 +150,10 @@ class _BlockingMixin:
     def acquire(self, seller_id: str, operation: str, *, max_wait: float | None = None) -> float:
         limit = self.max_wait if max_wait is None else max_wait
         started = time.monotonic()
+        slept = False
         while True:
             wait = self.try_acquire(seller_id, operation)
-            waited = time.monotonic() - started
+            waited = time.monotonic() - started if slept else 0.0
             if wait <= 0:
                 if waited > 0.5:
                     logger.debug("rate limit: waited %.2fs for %s/%s", waited, seller_id, operation)
@@ -165,6 +166,7 @@ class _BlockingMixin:
                 )
             # A little jitter so that processes woken for the same token do not stampede.
             self.sleep(wait + random.uniform(0, min(0.05, wait * 0.1)))
+            slept = True
 
 
 class RedisTokenBucket(_BlockingMixin):

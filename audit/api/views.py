@@ -88,8 +88,10 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def list(self, request, *args, **kwargs):
         if getattr(request.accepted_renderer, "format", None) == CSVRenderer.format:  # ?format=csv or Accept: text/csv
             queryset = self.filter_queryset(self.get_queryset()).order_by("-at", "-id")
-            rows = queryset.values_list(*CSV_COLUMNS).iterator(chunk_size=2000)
-            return csv_response(CSV_COLUMNS, rows, "audit-events.csv")
+            # Client addresses are for ops staff only, as in the JSON events.
+            columns = CSV_COLUMNS if is_ops(request.user) else [c for c in CSV_COLUMNS if c != "ip"]
+            rows = queryset.values_list(*columns).iterator(chunk_size=2000)
+            return csv_response(columns, rows, "audit-events.csv")
         return super().list(request, *args, **kwargs)
 
     @extend_schema(responses={200: VerifyResultSerializer})

@@ -266,8 +266,9 @@ class FakeState:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive, like Amazon
     server_version = "FakeSPAPI/1.0"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     fake: FakeSpapi  # set on the per-server subclass
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature

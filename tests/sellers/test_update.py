@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from audit.context import Actor
-from config.errors import InvalidInput, NotAllowed
+from authorizations.models import Grant
+from config.errors import InvalidInput, NotAllowed, RuleViolation
 from sellers.models import Seller
 from sellers.services import seller_update
-from tests.factories import SellerFactory, SellerMembershipFactory, UserFactory
+from tests.factories import AsinFactory, BrandFactory, SellerFactory, SellerMembershipFactory, UserFactory
 
 from .helpers import events
 
@@ -166,3 +168,23 @@ def test_setting_the_same_value_again_records_no_event(partner_actor, seller) ->
 
     # then
     assert not events(action="seller.updated")
+
+
+def test_a_test_account_cannot_become_real_on_a_brand_at_its_seller_limit(db, settings):
+    # given a brand at its seller limit (2) and a test account holding a grant there
+    settings.MAX_SELLERS_PER_BRAND = 2
+    brand = BrandFactory()
+    asin = AsinFactory(brand=brand)
+    sellers = [SellerFactory() for _ in range(2)] + [SellerFactory(is_test_account=True)]
+    now = timezone.now()
+    for s in sellers:
+        Grant.objects.create(brand=brand, seller=s, asin=asin, marketplace_id="US", status="ACTIVE",
+                             valid_from=now, status_changed_at=now)
+    ops = UserFactory(is_staff=True)
+    # when ops try to mark it a real seller
+    with pytest.raises(RuleViolation) as refused:
+        seller_update(actor=Actor.for_user(ops, source="api"), seller=sellers[2], is_test_account=False)
+    # then it is refused with the brand limit, and it stays a test account
+    assert refused.value.code == "BRAND_SELLER_LIMIT"
+    sellers[2].refresh_from_db()
+    assert sellers[2].is_test_account is True
