@@ -88,6 +88,20 @@ logger = logging.getLogger(__name__)
 LWA_OPERATION = "lwa"
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 
+
+class _HideAccessTokens(logging.Filter):
+    """The library logs every request's headers at DEBUG, access token included (its logger is
+    pinned at INFO, but anyone can lower it): blank the token in those records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        headers = record.args
+        if isinstance(headers, Mapping) and any(str(k).lower() == "x-amz-access-token" for k in headers):
+            record.args = {k: "[redacted]" if str(k).lower() == "x-amz-access-token" else v for k, v in headers.items()}
+        return True
+
+
+logging.getLogger("sp_api.base.client").addFilter(_HideAccessTokens())
+
 # --- marketplaces and regions -------------------------------------------------------------------
 
 REGION_ENDPOINTS = {
@@ -526,7 +540,7 @@ def build_client(conn: SpapiConnection, operation: str, *, marketplace_id: str |
 @dataclass(frozen=True)
 class SpapiResponse:
     status: int
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # case-insensitive (httpx.Headers)
     body: Any  # parsed JSON; None for an empty body
     attempts: int
 
@@ -597,7 +611,7 @@ def _with_retries(
             with state:
                 number = state.retry_state.attempt_number
                 stats.attempts += 1
-                stats.retries += number > 1
+                stats.retries += int(number > 1)
                 try:
                     return attempt()
                 except SpapiThrottled:
@@ -650,13 +664,12 @@ def call(
             raise
         response = transport.last_response
         assert response is not None
-        headers = dict(response.headers)
         limiter.note_rate_limit(
             conn.seller_id, operation, ratelimit.parse_rate_limit_header(response.headers.get("x-amzn-RateLimit-Limit"))
         )
         body = response.json() if response.content.strip() else None
         answer = SpapiResponse(
-            status=response.status_code, headers=headers, body=body, attempts=tracked.attempts - attempts_before
+            status=response.status_code, headers=response.headers, body=body, attempts=tracked.attempts - attempts_before
         )
         if check is not None:
             check(answer)

@@ -8,7 +8,6 @@ a settings change.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +50,7 @@ class SpapiConfig:
 
 
 def _value(name: str, default: Any) -> Any:
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    return os.environ.get(name, default)
+    return getattr(settings, name, default)  # config/settings/base.py reads them from the environment
 
 
 def _float(name: str, default: float, *, minimum: float = 0.0) -> float:

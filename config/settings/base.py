@@ -214,6 +214,15 @@ SPAPI_APP_ID = env.str("SPAPI_APP_ID", default="")
 SPAPI_ENDPOINT = env.str("SPAPI_ENDPOINT", default="")
 SPAPI_LWA_TOKEN_URL = env.str("SPAPI_LWA_TOKEN_URL", default="")
 SPAPI_CONSENT_URL = env.str("SPAPI_CONSENT_URL", default="")
+SPAPI_APP_DRAFT = env.bool("SPAPI_APP_DRAFT", default=False)  # consent URL carries version=beta
+# Amazon's usage-plan rates are multiplied by this (tests and benchmarks against the fake only).
+SPAPI_RATE_SPEEDUP = env.float("SPAPI_RATE_SPEEDUP", default=1.0)
+SPAPI_MAX_ATTEMPTS = env.int("SPAPI_MAX_ATTEMPTS", default=5)
+SPAPI_BACKOFF_INITIAL = env.float("SPAPI_BACKOFF_INITIAL", default=1.0)
+SPAPI_BACKOFF_MAX = env.float("SPAPI_BACKOFF_MAX", default=30.0)
+SPAPI_TIMEOUT = env.float("SPAPI_TIMEOUT", default=20.0)
+SPAPI_RATE_MAX_WAIT = env.float("SPAPI_RATE_MAX_WAIT", default=90.0)
+SPAPI_RATELIMIT_PREFIX = env.str("SPAPI_RATELIMIT_PREFIX", default="spapi:rl")
 
 LOGGING = {
     "version": 1,

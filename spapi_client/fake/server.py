@@ -631,7 +631,8 @@ class FakeSpapi:
         if document is None:
             return Answer(403, b"<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code></Error>",
                           content_type="application/xml")
-        content_type = "application/octet-stream" if document["gzip"] else "application/json; charset=utf-8"
+        # charset=utf-8 on both: the library decodes with iso-8859-1 unless the answer names a charset
+        content_type = "application/octet-stream; charset=utf-8" if document["gzip"] else "application/json; charset=utf-8"
         return Answer(200, document["content"], content_type=content_type)
 
     # -- Catalog Items 2022-04-01 --

@@ -295,3 +295,12 @@ def test_connection_of_a_seller(marketplaces):
 def test_a_connection_needs_a_token():
     with pytest.raises(SpapiNotConnected):
         SpapiConnection(seller_id=HEALTHY, refresh_token="")
+
+
+def test_the_low_level_call_returns_the_raw_answer(healthy):
+    from spapi_client.client import call
+
+    answer = call(healthy, "getMarketplaceParticipations", lambda api: api.get_marketplace_participation())
+
+    assert (answer.status, answer.attempts, answer.rate_limit) == (200, 1, 0.016)
+    assert answer.body["payload"][0]["marketplace"]["id"] == US
