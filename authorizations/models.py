@@ -112,3 +112,53 @@ class IdempotencyKey(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
         indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+
+class FindingResolution(models.TextChoices):
+    DISAPPEARED = "DISAPPEARED", _("No longer offering")
+    GRANTED = "GRANTED", _("Now authorized")
+
+
+class UnauthorizedOffer(models.Model):
+    """A seller seen offering a brand's ASIN in a marketplace without an active grant: the
+    evidence a brand files with Amazon. Resolved when the offer disappears or a grant covers it."""
+
+    brand = models.ForeignKey("brands.Brand", on_delete=models.PROTECT, related_name="findings")
+    asin = models.ForeignKey("brands.Asin", on_delete=models.PROTECT, related_name="findings")
+    marketplace = models.ForeignKey("sellers.Marketplace", on_delete=models.PROTECT, related_name="+")
+    offering_seller_id = models.CharField(max_length=20, help_text=_("Amazon's seller id of the offer."))
+    seller_name = models.CharField(max_length=200, blank=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    is_buy_box_winner = models.BooleanField(default=False)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=12, choices=FindingResolution.choices, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asin", "marketplace", "offering_seller_id"], condition=Q(resolved_at__isnull=True),
+                name="finding_one_open_per_offer",
+            ),
+        ]
+        indexes = [models.Index(fields=["brand", "resolved_at", "-last_seen_at"], name="finding_brand_idx")]
+
+
+class ListingRestrictionCheck(models.Model):
+    """Amazon's own gating of a seller for an ASIN in a marketplace (``getListingsRestrictions``),
+    from the last seller sync: informational, beside our verdict — it never blocks a grant."""
+
+    seller = models.ForeignKey("sellers.Seller", on_delete=models.CASCADE, related_name="restriction_checks")
+    asin = models.CharField(max_length=10)
+    marketplace = models.ForeignKey("sellers.Marketplace", on_delete=models.PROTECT, related_name="+")
+    checked_at = models.DateTimeField()
+    # [{"reason_code", "message", "links": [{"resource", "verb", "title", "type"}]}]; [] = not gated
+    restrictions = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "asin", "marketplace"], name="restriction_check_unique"),
+        ]

@@ -123,3 +123,17 @@ class SellerMembership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "seller"], name="seller_membership_unique")]
+
+
+class ConnectState(models.Model):
+    """The ``state`` of one SP-API website authorization: bound to the user who started it,
+    single-use, short-lived. Only its sha256 is stored."""
+
+    state_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="connect_state_expiry_idx")]

@@ -1,0 +1,60 @@
+"""Sync runs: every pull from Amazon (and every background job) is a row ops can see."""
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SyncKind(models.TextChoices):
+    SELLER = "seller", _("Seller sync (participations, health, listing restrictions)")
+    SELLER_PARTICIPATIONS = "seller.participations", _("Seller marketplace participations")
+    SELLER_HEALTH = "seller.health", _("Seller account health")
+    SELLER_RESTRICTIONS = "seller.restrictions", _("Amazon listing restrictions of a seller's grants")
+    BRAND = "brand", _("Brand sync (catalog and offers)")
+    BRAND_CATALOG = "brand.catalog", _("Catalog verification")
+    BRAND_OFFERS = "brand.offers", _("Offers monitoring")
+    GRANTS_EXPIRY = "grants.expiry", _("Expiry of grants past their term")
+    EXPIRING_NOTICE = "grants.expiring_notice", _("Expiring-soon notice")
+
+
+class SyncStatus(models.TextChoices):
+    PENDING = "PENDING", _("Pending")
+    RUNNING = "RUNNING", _("Running")
+    SUCCESS = "SUCCESS", _("Succeeded")
+    FAILURE = "FAILURE", _("Failed")
+
+
+class SyncRun(models.Model):
+    """One run of a sync task, created before it is enqueued (its id is the API's job id)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=32, choices=SyncKind.choices)
+    seller = models.ForeignKey("sellers.Seller", null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_runs")
+    brand = models.ForeignKey("brands.Brand", null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_runs")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    status = models.CharField(max_length=8, choices=SyncStatus.choices, default=SyncStatus.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    # calls, throttled, retries, items read and changed: what ops need to judge a run
+    counts = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="syncrun_status_idx"),
+            models.Index(fields=["seller", "kind", "-created_at"], name="syncrun_seller_idx"),
+            models.Index(fields=["brand", "kind", "-created_at"], name="syncrun_brand_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status} ({self.id})"
