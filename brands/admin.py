@@ -5,20 +5,10 @@ is authorised and audited in the same transaction; the admin's own saves would s
 these pages are read-only, with the filters and search ops staff need.
 """
 from django.contrib import admin
-from django.http import HttpRequest
+
+from config.admin import ReadOnlyAdminMixin
 
 from .models import Asin, AsinMarketplace, Brand, BrandMembership
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class BrandMembershipInline(ReadOnlyAdminMixin, admin.TabularInline):

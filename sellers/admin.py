@@ -17,23 +17,13 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from audit.context import Actor
+from config.admin import ReadOnlyAdminMixin
 
 from . import services
 from .models import Marketplace, Participation, Seller, SellerConnection, SellerMembership
 
 # What makes a connection usable, in SQL (so that pages never load the token to find out).
 ACTIVE_CONNECTION = Q(revoked_at__isnull=True) & ~Q(refresh_token_encrypted="")
-
-
-class ReadOnlyInlineMixin:
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Marketplace)
@@ -57,14 +47,14 @@ class MarketplaceAdmin(admin.ModelAdmin):
         services.marketplace_save(actor=Actor.for_request(request), marketplace=obj, created=not change)
 
 
-class ParticipationInline(ReadOnlyInlineMixin, admin.TabularInline):
+class ParticipationInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Participation
     fields = ("marketplace", "is_participating", "has_suspended_listings", "updated_at")
     readonly_fields = fields
     extra = 0
 
 
-class SellerMembershipInline(ReadOnlyInlineMixin, admin.TabularInline):
+class SellerMembershipInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SellerMembership
     verbose_name = _("partner")
     verbose_name_plural = _("partners")
@@ -107,7 +97,7 @@ class SellerAdmin(admin.ModelAdmin):
 
 
 @admin.register(SellerConnection)
-class SellerConnectionAdmin(ReadOnlyInlineMixin, admin.ModelAdmin):
+class SellerConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("seller", "connected_by", "connected_at", "revoked_at", "active")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     search_fields = ("=seller__seller_id", "seller__name", "connected_by__username")
