@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ class CheckResult:
     grant_id: int | None = None
     status: str | None = None
     valid_until: dt.datetime | None = None
+    brand_id: int | None = field(default=None, compare=False)  # whose grant it is (not in the API)
 
     def as_dict(self) -> dict[str, Any]:
         return {"authorized": self.authorized, "grant_id": self.grant_id, "status": self.status,
@@ -29,15 +30,16 @@ class CheckResult:
 
 NOT_AUTHORIZED = CheckResult(authorized=False)
 _CHECK_FIELDS = ("id", "status", "valid_from", "valid_until", "brand__registry_status",
-                 "seller__seller_id", "asin__asin", "marketplace_id")
+                 "seller__seller_id", "asin__asin", "marketplace_id", "brand_id")
 
 
 def _verdict(row: tuple, now: dt.datetime) -> CheckResult:
     grant_id, status, valid_from, valid_until, registry_status = row[:5]
+    brand_id = row[8]
     if valid_until is not None and valid_until <= now:
-        return CheckResult(False, grant_id, GrantStatus.EXPIRED.value, valid_until)
+        return CheckResult(False, grant_id, GrantStatus.EXPIRED.value, valid_until, brand_id)
     authorized = status == GrantStatus.ACTIVE and registry_status == RegistryStatus.ACTIVE and valid_from <= now
-    return CheckResult(authorized, grant_id, status, valid_until)
+    return CheckResult(authorized, grant_id, status, valid_until, brand_id)
 
 
 def _best(results: Iterable[CheckResult]) -> CheckResult:
@@ -47,21 +49,26 @@ def _best(results: Iterable[CheckResult]) -> CheckResult:
     return next((r for r in results if r.authorized), results[0])
 
 
-def check(*, seller_id: str, asin: str, marketplace: str, now: dt.datetime | None = None) -> CheckResult:
+def check(*, seller_id: str, asin: str, marketplace: str, brand_ids: Collection[int] | None = None,
+          now: dt.datetime | None = None) -> CheckResult:
     """Is the seller authorized for the ASIN in the marketplace right now? One indexed query
-    over live grants; a grant past ``valid_until`` is not authorized, whatever its status says."""
+    over live grants; a grant past ``valid_until`` is not authorized, whatever its status says.
+
+    ``brand_ids`` limits the answer to those brands' grants (an ASIN code is unique per brand
+    only: a caller who asks as a brand member must not see another brand's grant)."""
     now = now or timezone.now()
-    rows = (
-        Grant.objects.filter(seller__seller_id=seller_id, asin__asin=asin, marketplace_id=marketplace,
-                             status__in=LIVE_STATUS_VALUES)
-        .order_by()
-        .values_list(*_CHECK_FIELDS)
-    )
-    return _best(_verdict(row, now) for row in rows)
+    rows = Grant.objects.filter(seller__seller_id=seller_id, asin__asin=asin, marketplace_id=marketplace,
+                                status__in=LIVE_STATUS_VALUES)
+    if brand_ids is not None:
+        rows = rows.filter(brand_id__in=list(brand_ids))
+    return _best(_verdict(row, now) for row in rows.order_by().values_list(*_CHECK_FIELDS))
 
 
-def check_batch(items: Sequence[tuple[str, str, str]], *, now: dt.datetime | None = None) -> list[CheckResult]:
-    """The check for many (seller_id, asin, marketplace) at once, in one query; results in order."""
+def check_batch(items: Sequence[tuple[str, str, str]], *,
+                brand_ids: Mapping[tuple[str, str, str], Collection[int]] | None = None,
+                now: dt.datetime | None = None) -> list[CheckResult]:
+    """The check for many (seller_id, asin, marketplace) at once, in one query; results in order.
+    ``brand_ids`` limits the answer for the items it names to those brands' grants."""
     now = now or timezone.now()
     if not items:
         return []
@@ -84,7 +91,14 @@ def check_batch(items: Sequence[tuple[str, str, str]], *, now: dt.datetime | Non
         key = (row[5], row[6], row[7])
         if key in wanted:
             found.setdefault(key, []).append(_verdict(row, now))
-    return [_best(found.get(item, ())) for item in items]
+    brand_ids = brand_ids or {}
+
+    def candidates(item: tuple[str, str, str]) -> list[CheckResult]:
+        allowed = brand_ids.get(item)
+        results = found.get(item, [])
+        return results if allowed is None else [r for r in results if r.brand_id in allowed]
+
+    return [_best(candidates(item)) for item in items]
 
 
 @dataclass
@@ -102,19 +116,20 @@ def diagnose(*, seller: Seller, asin: str, marketplace: str, brands: Iterable[Br
     """Why can (or can't) ``seller`` sell ``asin`` in ``marketplace``: every rule, pass or fail in
     words, the grant that governs it, and that grant's history (who revoked or suspended it, why).
 
-    ``brands`` limits which brands' catalogs are considered (the caller's visibility)."""
+    ``brands`` limits which brands' catalogs and grants are considered (the caller's visibility
+    when asking as a brand member: the same ASIN code may sit in another brand's catalog)."""
     now = now or timezone.now()
+    brand_ids = None if brands is None else [b.pk for b in brands]
     asins = Asin.objects.filter(asin=asin).select_related("brand")
-    if brands is not None:
-        asins = asins.filter(brand__in=list(brands))
+    grants_here = Grant.objects.filter(seller=seller, asin__asin=asin, marketplace_id=marketplace)
+    if brand_ids is not None:
+        asins = asins.filter(brand_id__in=brand_ids)
+        grants_here = grants_here.filter(brand_id__in=brand_ids)
     asin_rows = list(asins)
-    grants = list(
-        Grant.objects.filter(seller=seller, asin__asin=asin, marketplace_id=marketplace)
-        .select_related("brand", "asin", "granted_by", "approved_by").order_by("-created_at", "-id")
-    )
+    grants = list(grants_here.select_related("brand", "asin", "granted_by", "approved_by").order_by("-created_at", "-id"))
     current = next((g for g in grants if g.status in LIVE_STATUS_VALUES), grants[0] if grants else None)
     brand = current.brand if current else (asin_rows[0].brand if asin_rows else None)
-    checked = check(seller_id=seller.seller_id, asin=asin, marketplace=marketplace, now=now)
+    checked = check(seller_id=seller.seller_id, asin=asin, marketplace=marketplace, brand_ids=brand_ids, now=now)
     diagnosis = Diagnosis(authorized=checked.authorized, grant=current, grants=grants, brand=brand)
 
     evaluation = rules.evaluate(
@@ -129,7 +144,7 @@ def diagnose(*, seller: Seller, asin: str, marketplace: str, brands: Iterable[Br
         if code == rules.Code.ALREADY_GRANTED:
             continue
         if code == rules.Code.MARKETPLACE_NOT_IN_SCOPE and code.value not in failed:
-            passed, detail = _scope_check(grants, marketplace, seller, asin, now)
+            passed, detail = _scope_check(grants, marketplace, seller, asin, brand_ids, now)
         elif code == rules.Code.INVALID_TERM:
             passed, detail = _term_check(current, now)
         elif brand is None and code in rules.BRAND_DEPENDENT:
@@ -145,13 +160,16 @@ def diagnose(*, seller: Seller, asin: str, marketplace: str, brands: Iterable[Br
     return diagnosis
 
 
-def _scope_check(grants: list[Grant], marketplace: str, seller: Seller, asin: str, now: dt.datetime) -> tuple[bool, str]:
+def _scope_check(grants: list[Grant], marketplace: str, seller: Seller, asin: str,
+                 brand_ids: list[int] | None, now: dt.datetime) -> tuple[bool, str]:
     live_here = [g for g in grants if g.status in LIVE_STATUS_VALUES]
     if live_here:
         return True, ""
+    elsewhere = Grant.objects.filter(rules.effective_live_q(now), seller=seller, asin__asin=asin)
+    if brand_ids is not None:
+        elsewhere = elsewhere.filter(brand_id__in=brand_ids)
     other = sorted(
-        Grant.objects.filter(rules.effective_live_q(now), seller=seller, asin__asin=asin)
-        .exclude(marketplace_id=marketplace).order_by().values_list("marketplace_id", flat=True).distinct()
+        elsewhere.exclude(marketplace_id=marketplace).order_by().values_list("marketplace_id", flat=True).distinct()
     )
     if other:
         return False, f"The seller's authorization for {asin} covers {', '.join(other)}, not {marketplace}."

@@ -146,14 +146,6 @@ def check_scope_many(user, *, seller_ids: Iterable[str], asins: Iterable[str]) -
     return CheckScope(seller_ids=linked, brand_asins=frozenset(mine), shared_asins=frozenset(mine & others))
 
 
-def grant_ids_of_own_brands(user, grant_ids: Iterable[int]) -> set[int]:
-    """Of these grants, those on brands the user is a member of."""
-    grant_ids = set(grant_ids)
-    if not grant_ids:
-        return set()
-    return set(Grant.objects.filter(pk__in=grant_ids, brand_id__in=_member_brands(user)).values_list("pk", flat=True))
-
-
 def can_check(user, *, seller_id: str, asin: str) -> bool:
     """The check: anyone linked to the seller, any member of the ASIN's brand, ops."""
     return check_scope(user, seller_id=seller_id, asin=asin).allows(seller_id, asin)

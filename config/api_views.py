@@ -126,3 +126,13 @@ class HealthzView(APIView):
         healthy = db == "ok" and broker in {"ok", "eager"}
         return Response({"db": db, "broker": broker, "version": VERSION},
                         status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+def not_found(request, exception=None):
+    """404 for a path no route matches: API.md's error shape under /api/, Django's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"errors": [{"code": "NOT_FOUND", "detail": "Not found."}]}, status=404)
+    return page_not_found(request, exception)

@@ -23,12 +23,12 @@ _REQUIRED_CODES = {"required", "null", "blank", "empty"}
 _DATE_CODES = {"date", "datetime", "invalid_date", "invalid_datetime"}
 
 
-def _item_code(code: str | None, field_type: str | None = None) -> str:
+def _item_code(code: str | None) -> str:
     if code and code.isupper():
         return code
     if code in _REQUIRED_CODES:
         return "REQUIRED"
-    if code in _DATE_CODES or field_type in {"date", "datetime"}:
+    if code in _DATE_CODES:
         return "INVALID_DATE"
     if code in {"max_length", "max_value", "min_value", "min_length"}:
         return "OUT_OF_RANGE"
@@ -42,6 +42,8 @@ def _flatten(detail: Any, path: str = "") -> list[dict[str, Any]]:
         for key, value in detail.items():
             if key == "non_field_errors":
                 items += _flatten(value, path)
+            elif isinstance(key, int) or str(key).isdigit():  # a list's item (ListField, many=True)
+                items += _flatten(value, f"{path}[{key}]")
             else:
                 items += _flatten(value, f"{path}.{key}" if path else str(key))
         return items

@@ -3,6 +3,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from sellers.api.connect import SpapiCallbackView
+
 from .api_views import HealthzView
 
 urlpatterns = [
@@ -13,4 +15,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", HealthzView.as_view(), name="healthz"),
+    # SP-API website authorization: Amazon sends the seller's browser back here (SITE_URL + this path).
+    path("spapi/callback", SpapiCallbackView.as_view(), name="spapi-callback"),
 ]
+
+handler404 = "config.api_views.not_found"

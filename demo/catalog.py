@@ -1,22 +1,22 @@
-"""What a catalog sync would write, for the demo: there is no sync service yet.
+"""The demo's catalog sync: answers it made up itself, applied by the real service.
 
-Amazon's Catalog Items API tells, per ASIN and marketplace, under which brand the catalog shows
-the item. :func:`catalog_results_apply` writes such an answer onto the brand's ASIN presences the
-way the real sync must — one transaction, the brand row locked first (the global lock order),
-and one audit event per brand batch recorded with :func:`audit.services.record_many` before
-commit, by a worker actor.
+The demo has no SP-API. It decides which (ASIN, marketplace) presences Amazon's catalog would
+show under the brand and which under another brand, turns that into catalog items, and hands
+them to :func:`brands.sync.catalog_results_apply` — the one piece of code that applies catalog
+results, the same the brand sync uses — marketplace by marketplace, as a worker actor.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Iterable
 
+from django.db import transaction
 from django.utils import timezone
 
-from audit import services as audit
 from audit.context import Actor
-from brands.models import AsinMarketplace, Brand, PresenceStatus
-from config.db import locking_atomic
+from brands import sync
+from brands.models import Asin, Brand
+from sellers.models import Marketplace
+from spapi_client.operations import CatalogItem
 
 SYNC_TASK_NAME = "demo.catalog_sync"
 
@@ -28,52 +28,35 @@ def catalog_results_apply(
     mismatched: Iterable[tuple[str, str, str]] = (),
     actor: Actor | None = None,
 ) -> dict[str, int]:
-    """Mark ``verified`` (ASIN code, marketplace code) presences of ``brand`` VERIFIED, with the
-    catalog's brand name (the brand's own) and category and the time; ``mismatched`` (ASIN,
-    marketplace, other brand name) ones BRAND_MISMATCH. Presences the brand never listed are
-    ignored. Records ``asin.verified`` (and ``asin.brand_mismatch``) once for the batch."""
+    """Apply a made-up catalog answer: ``verified`` (ASIN code, marketplace code) pairs show the
+    item under the brand's own name and the ASIN's own category; ``mismatched`` (ASIN,
+    marketplace, other brand name) under another brand. Only those pairs are asked (the rest stay
+    as they are); presences the brand never listed are ignored. Marketplaces are applied in the
+    order they first appear (verified pairs first). Marks the brand synced."""
     actor = actor or Actor.task(SYNC_TASK_NAME)
-    verified = set(verified)
-    mismatched = {(code, market): other for code, market, other in mismatched}
-    wanted = verified | set(mismatched)
-    now = timezone.now()
-    with locking_atomic():
-        locked = Brand.objects.select_for_update().get(pk=brand.pk)
-        presences = list(
-            AsinMarketplace.objects.select_related("asin")
-            .filter(asin__brand=locked, asin__asin__in={code for code, _m in wanted})
-            .order_by("asin__asin", "marketplace_id")
-        )
-        done: dict[str, dict[str, list[str]]] = {"verified": defaultdict(list), "mismatched": defaultdict(list)}
-        # One UPDATE per outcome (status, catalog brand, category), not one per presence.
-        outcomes: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-        for presence in presences:
-            key = (presence.asin.asin, presence.marketplace_id)
-            if key in verified:
-                status, catalog_brand = PresenceStatus.VERIFIED, locked.name
-                done["verified"][presence.marketplace_id].append(presence.asin.asin)
-            elif key in mismatched:
-                status, catalog_brand = PresenceStatus.BRAND_MISMATCH, mismatched[key]
-                done["mismatched"][presence.marketplace_id].append(f"{presence.asin.asin}:{catalog_brand}")
-            else:
+    answers: dict[str, dict[str, str]] = {}  # marketplace code -> {ASIN: catalog brand}
+    for code, market in verified:
+        answers.setdefault(market, {})[code] = brand.name
+    for code, market, other in mismatched:
+        answers.setdefault(market, {})[code] = other
+    codes = {code for by_asin in answers.values() for code in by_asin}
+    asins = {a.asin: a for a in Asin.objects.filter(brand=brand, asin__in=codes)}
+    markets = {m.code: m for m in Marketplace.objects.filter(code__in=answers)}
+    totals = {"verified": 0, "mismatched": 0}
+    with transaction.atomic():
+        for market_code, by_asin in answers.items():
+            market = markets.get(market_code)
+            if market is None:
                 continue
-            outcomes[(status, catalog_brand, presence.asin.category)].append(presence.pk)
-        for (status, catalog_brand, category), pks in outcomes.items():
-            for start in range(0, len(pks), 500):
-                AsinMarketplace.objects.filter(pk__in=pks[start:start + 500]).update(
-                    status=status, catalog_brand=catalog_brand, catalog_category=category, verified_at=now)
-        locked.last_synced_at = now
-        locked.save(update_fields=["last_synced_at", "updated_at"])
-        events = []
-        for action, kind in (("asin.verified", "verified"), ("asin.brand_mismatch", "mismatched")):
-            by_market = done[kind]
-            if by_market:
-                events.append(audit.event(
-                    action, object_type="brand", object_id=locked.pk, brand_id=locked.pk,
-                    after={"count": sum(len(v) for v in by_market.values()),
-                           "marketplaces": {m: sorted(v) for m, v in sorted(by_market.items())}},
-                    reason="Catalog sync: Amazon's catalog shows these ASINs under "
-                           + ("this brand." if kind == "verified" else "another brand."),
-                ))
-        audit.record_many(actor, events, at=now)
-    return {kind: sum(len(v) for v in by_market.values()) for kind, by_market in done.items()}
+            items = {
+                code: CatalogItem(asin=code, marketplace_id=market.marketplace_id, brand=catalog_brand,
+                                  title=asins[code].title, classification=asins[code].category,
+                                  category=asins[code].category)
+                for code, catalog_brand in by_asin.items() if code in asins
+            }
+            done = sync.catalog_results_apply(actor=actor, brand=brand, marketplace=market, items_by_asin=items,
+                                              asked=list(items))
+            totals["verified"] += done["verified"]
+            totals["mismatched"] += done["mismatched"]
+        sync.brand_synced_mark(brand=brand, at=timezone.now())
+    return totals

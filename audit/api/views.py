@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
@@ -84,7 +85,14 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return AuditEvent.objects.none()
         return audit_events_visible_to(self.request.user)
 
-    @extend_schema(parameters=[OpenApiParameter("format", str, enum=["json", "csv"])])
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["json", "csv"])],
+        responses={
+            (200, "application/json"): AuditEventSerializer(many=True),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The filtered events, streamed; columns: "
+                                               + ", ".join(CSV_COLUMNS) + " (ip for ops staff only)"),
+        },
+    )
     def list(self, request, *args, **kwargs):
         if getattr(request.accepted_renderer, "format", None) == CSVRenderer.format:  # ?format=csv or Accept: text/csv
             queryset = self.filter_queryset(self.get_queryset()).order_by("-at", "-id")

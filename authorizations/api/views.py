@@ -17,17 +17,18 @@ from rest_framework.views import APIView
 
 from audit.api.serializers import AuditEventSerializer
 from authorizations import selectors, services
+from authorizations.amazon import amazon_restrictions
 from authorizations.models import LIVE_STATUS_VALUES, Grant, GrantStatus
-from authorizations.rules import BRAND_DEPENDENT, Code
+from authorizations.rules import Code
 from authorizations.visibility import (
-    CheckScope, check_scope, check_scope_many, grant_ids_of_own_brands, grants_visible_to, requests_visible_to,
+    CheckScope, check_scope, check_scope_many, grants_visible_to, requests_visible_to,
     sellers_visible_to,
 )
-from brands.models import Brand
+from brands.models import Brand, BrandMembership
 from brands.selectors import MANAGING_ROLES, brands_visible_to, require_brand_role
 from config.api_support import actor_of, get_visible, positive_int
-from config.idempotency import idempotent
 from config.errors import ErrorItem, InvalidInput, NotFound, RuleViolation
+from config.idempotency import idempotent
 from config.rest import CheckRateThrottle
 from sellers.models import Marketplace, Seller
 from sellers.services import clean_seller_id
@@ -307,17 +308,14 @@ def _clean_query_triplet(params) -> tuple[str, str, str]:
     return item
 
 
-def _scoped(results: list[selectors.CheckResult], items: list[tuple[str, str, str]], scope: CheckScope,
-            user) -> list[selectors.CheckResult]:
-    """Hide grants of other brands from a caller who asks only as a member of the ASIN's brand
-    (another brand's catalog holds the same ASIN code). One query, and only in that case."""
-    foreign_candidates = {r.grant_id for r, (s, a, _m) in zip(results, items)
-                          if r.grant_id is not None and scope.needs_brand_filter(s, a)}
-    if not foreign_candidates:
-        return results
-    own = grant_ids_of_own_brands(user, foreign_candidates)
-    return [selectors.NOT_AUTHORIZED if r.grant_id in foreign_candidates and r.grant_id not in own else r
-            for r in results]
+def _brand_limits(items: list[tuple[str, str, str]], scope: CheckScope, user) -> dict[tuple[str, str, str], frozenset[int]]:
+    """For the items the caller may ask about only as a brand member while another brand's
+    catalog holds the same ASIN code: their own brands (one query, and only in that case)."""
+    limited = [item for item in items if scope.needs_brand_filter(item[0], item[1])]
+    if not limited:
+        return {}
+    own = frozenset(BrandMembership.objects.filter(user_id=user.pk).values_list("brand_id", flat=True))
+    return {item: own for item in limited}
 
 
 CHECK_PARAMS = [OpenApiParameter("seller_id", str, required=True), OpenApiParameter("asin", str, required=True),
@@ -335,8 +333,8 @@ class CheckView(APIView):
         scope = check_scope(request.user, seller_id=seller_id, asin=asin)
         if not scope.allows(seller_id, asin):
             raise NotFound("Not found.", code="NOT_FOUND")
-        result = selectors.check(seller_id=seller_id, asin=asin, marketplace=marketplace)
-        [result] = _scoped([result], [item], scope, request.user)
+        limits = _brand_limits([item], scope, request.user)
+        result = selectors.check(seller_id=seller_id, asin=asin, marketplace=marketplace, brand_ids=limits.get(item))
         return Response(result.as_dict())
 
 
@@ -374,7 +372,8 @@ class CheckBatchView(APIView):
         items = _clean_triplets(raw, prefixes=prefixes)
         scope = check_scope_many(request.user, seller_ids={s for s, _a, _m in items}, asins={a for _s, a, _m in items})
         allowed = [item for item in items if scope.allows(item[0], item[1])]
-        by_item = dict(zip(allowed, _scoped(selectors.check_batch(allowed), allowed, scope, request.user)))
+        results = selectors.check_batch(allowed, brand_ids=_brand_limits(allowed, scope, request.user))
+        by_item = dict(zip(allowed, results))
         return Response({"results": [
             by_item[item].as_dict() if item in by_item else {**selectors.NOT_AUTHORIZED.as_dict(), "error": "NOT_FOUND"}
             for item in items
@@ -392,21 +391,9 @@ class DiagnoseView(APIView):
         partner = scope.as_partner(seller_id)
         brands = None if partner else list(brands_visible_to(user).filter(asins__asin=asin))
         seller = get_visible(Seller.objects.all(), seller_id=seller_id)
+        # A brand member (not the seller's partner) sees their own brands' grants and history only.
         diagnosis = selectors.diagnose(seller=seller, asin=asin, marketplace=marketplace, brands=brands)
         current, history, authorized, checks = diagnosis.grant, diagnosis.history, diagnosis.authorized, diagnosis.checks
-        if brands is not None:
-            # A brand member sees their own brands' grants and history only (the same ASIN code
-            # may sit in another brand's catalog, with that brand's grants).
-            own = {b.pk for b in brands}
-            history = [event for event in history if event.brand_id in own]
-            if current is not None and current.brand_id not in own:
-                current, authorized = None, False
-            if diagnosis.brand is not None and diagnosis.brand.pk not in own:
-                checks = [
-                    {**check, "passed": False, "detail": f"Not evaluated: ASIN {asin} is in no brand catalog you can see."}
-                    if check["code"] in BRAND_DEPENDENT else check
-                    for check in checks
-                ]
         grant = None
         if current is not None:
             grant = GrantSerializer(Grant.objects.select_related(*GRANT_RELATED).get(pk=current.pk)).data
@@ -416,5 +403,5 @@ class DiagnoseView(APIView):
             "grant": grant,
             "history": AuditEventSerializer(history, many=True).data,
             # Amazon's own listing restrictions, once a listings-restrictions sync has read them.
-            "amazon": None,
+            "amazon": amazon_restrictions(seller, asin, marketplace),
         })

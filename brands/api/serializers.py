@@ -70,8 +70,12 @@ class AsinSerializer(serializers.ModelSerializer):
 
 
 class ImportErrorSerializer(serializers.Serializer):
-    line = serializers.IntegerField()
-    field = serializers.CharField(allow_null=True)
+    """One rejected item; the keys that do not apply are left out (never null)."""
+
+    line = serializers.IntegerField(help_text="The item's position (JSON, from 1) or the CSV line")
+    field = serializers.CharField(required=False, help_text="The offending field; absent when the whole item is wrong")
+    asin = serializers.CharField(required=False, help_text="The item's ASIN, when it had a valid one")
+    marketplace = serializers.CharField(required=False, help_text="The offending marketplace code")
     code = serializers.CharField()
     detail = serializers.CharField()
 

@@ -179,6 +179,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+# Task-level retries of the sync tasks (after the SP-API client's own quick retries): at most
+# SYNC_TASK_MAX_RETRIES, waiting SYNC_TASK_RETRY_BACKOFF × 2^n seconds (jittered, capped).
+SYNC_TASK_MAX_RETRIES = env.int("SYNC_TASK_MAX_RETRIES", default=5)
+SYNC_TASK_RETRY_BACKOFF = env.float("SYNC_TASK_RETRY_BACKOFF", default=60.0)
+SYNC_TASK_RETRY_BACKOFF_MAX = env.float("SYNC_TASK_RETRY_BACKOFF_MAX", default=1800.0)
 REDIS_URL = env.str("REDIS_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
 
 # --- Secrets --------------------------------------------------------------------------------
@@ -223,6 +229,25 @@ SPAPI_BACKOFF_MAX = env.float("SPAPI_BACKOFF_MAX", default=30.0)
 SPAPI_TIMEOUT = env.float("SPAPI_TIMEOUT", default=20.0)
 SPAPI_RATE_MAX_WAIT = env.float("SPAPI_RATE_MAX_WAIT", default=90.0)
 SPAPI_RATELIMIT_PREFIX = env.str("SPAPI_RATELIMIT_PREFIX", default="spapi:rl")
+# The seller sync polls an account health report this often, for at most this long per attempt
+# (then the task retries later and polls the same report again).
+SPAPI_REPORT_POLL_SECONDS = env.float("SPAPI_REPORT_POLL_SECONDS", default=15.0)
+SPAPI_REPORT_MAX_WAIT = env.float("SPAPI_REPORT_MAX_WAIT", default=120.0)
+
+# --- E-mail (alerts, expiring-soon notices) ----------------------------------------------------
+# EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587 (django-environ); unset = SMTP on
+# localhost:25. dev (the demo) prints mail to the console; test keeps it in memory.
+_email = env.email_url("EMAIL_URL", default="smtp://localhost:25")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Seller authorizations <noreply@localhost>")
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from authorizations.visibility import sellers_visible_to
@@ -11,6 +12,8 @@ from config.api_support import actor_of, get_visible, path_key
 from config.errors import NotAllowed
 from sellers import services
 from sellers.models import SELLER_ID_REGEX, Marketplace
+from sellers.sync import seller_sync_request
+from spapi_client.api import JobAcceptedSerializer
 
 from .serializers import MarketplaceSerializer, SellerSerializer, SellerUpdateSerializer
 
@@ -49,3 +52,11 @@ class SellerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             raise NotAllowed("Only the seller's own partners can change it.")
         seller = services.seller_update(actor=actor_of(request), seller=seller, **values)
         return Response(SellerSerializer(self.get_queryset().get(pk=seller.pk)).data)
+
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer},
+                   summary="Refresh the seller from SP-API now (participations, health, listing restrictions)")
+    @action(detail=True, methods=["post"], url_path="sync")
+    def sync(self, request, seller_id=None):
+        """Partners of the seller and members of its brands may ask; ops staff are read-only (403)."""
+        run = seller_sync_request(actor=actor_of(request), seller=self.get_object())
+        return Response({"job_id": str(run.pk)}, status=status.HTTP_202_ACCEPTED)

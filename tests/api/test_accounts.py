@@ -528,3 +528,32 @@ def test_a_401_names_the_token_scheme(api, world, path, body):
     # then
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Token")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/api/v2/brands", "/api/v1/grants/1/no-such-action"])
+def test_unknown_api_paths_answer_the_json_error_shape(api, db, path, settings):
+    # given a production-like server (DEBUG off: Django's own 404 handler runs)
+    settings.DEBUG = False
+    # when a client calls a path that does not exist
+    response = api("newcomer").get(path)
+    # then it gets API.md's error shape, not an HTML page
+    assert response.status_code == 404
+    assert response.json() == {"errors": [{"code": "NOT_FOUND", "detail": "Not found."}]}
+
+
+def test_validation_errors_of_list_items_name_the_item_by_its_index():
+    # given DRF's validation detail for a list field whose second item is wrong
+    from rest_framework import serializers
+
+    from config.rest import exception_handler
+
+    class Body(serializers.Serializer):
+        asins = serializers.ListField(child=serializers.CharField(max_length=10))
+
+    body = Body(data={"asins": ["B0ALPHA001", "B0TOOLONGVALUE"]})
+    assert not body.is_valid()
+    # when the API's exception handler renders it
+    response = exception_handler(serializers.ValidationError(body.errors), {})
+    # then the error names asins[1]
+    assert response.status_code == 400
+    assert [e["field"] for e in response.data["errors"]] == ["asins[1]"]

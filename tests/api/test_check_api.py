@@ -443,3 +443,21 @@ def test_check_of_an_unconnected_seller_is_just_not_authorized(world, api):
     body = check(api("owner_a"), seller_id="AOTHER000001").json()
     # then
     assert body == {"authorized": False, "grant_id": None, "status": None, "valid_until": None}
+
+
+def test_a_member_gets_their_own_brands_grant_when_another_brand_shares_the_asin_code(api, world):
+    # given brand B also lists brand A's ASIN code, and seller S holds an ACTIVE grant on both
+    copy_b = AsinFactory(brand=world.brand_b, asin=world.asin_a1.asin, marketplaces=["US"])
+    grant_b = hold_grant(copy_b, world.seller_s)
+    params = {"seller_id": world.seller_s.seller_id, "asin": world.asin_a1.asin, "marketplace": "US"}
+    # when each brand's owner checks (neither is the seller's partner)
+    as_a = api("owner_a").get("/api/v1/check", params).json()
+    as_b = api("owner_b").get("/api/v1/check", params).json()
+    batch_b = api("owner_b").post("/api/v1/check/batch", {"items": [params]}, format="json").json()["results"][0]
+    diagnosis_b = api("owner_b").get("/api/v1/diagnose", params).json()
+    # then each is told about its own brand's grant, authorized, never the other's
+    assert (as_a["authorized"], as_a["grant_id"]) == (True, world.grant_s.pk)
+    assert (as_b["authorized"], as_b["grant_id"]) == (True, grant_b.pk)
+    assert (batch_b["authorized"], batch_b["grant_id"]) == (True, grant_b.pk)
+    assert diagnosis_b["authorized"] is True and diagnosis_b["grant"]["id"] == grant_b.pk
+    assert {event["brand"] for event in diagnosis_b["history"]} <= {world.brand_b.pk}
