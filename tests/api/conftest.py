@@ -24,12 +24,12 @@ from typing import Callable
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from authorizations.models import Grant, GrantStatus
 from brands.models import RegistryStatus, Role
+from tests.helpers import token_client
 from tests.factories import (
     AsinFactory, BrandFactory, BrandMembershipFactory, SellerFactory, SellerMembershipFactory, UserFactory,
 )
@@ -109,11 +109,7 @@ def api(world) -> Callable[..., APIClient]:
     def client_for(user=None) -> APIClient:
         if isinstance(user, str):
             user = None if user == "anonymous" else world.users[user]
-        client = APIClient()
-        if user is not None:
-            token, _created = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION="Token " + token.key)
-        return client
+        return token_client(user)
 
     return client_for
 

@@ -30,7 +30,6 @@ import httpx
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -43,6 +42,7 @@ from spapi_client.client import clear_token_cache
 from spapi_client.fake import FakeSpapi
 from spapi_client.models import SyncKind, SyncRun
 from spapi_client.runs import run_create
+from tests.helpers import token_client
 from tests.factories import BrandFactory, BrandMembershipFactory, SellerFactory, SellerMembershipFactory, UserFactory
 
 SPEEDUP = 1000
@@ -230,10 +230,6 @@ def api(world) -> Callable[..., APIClient]:
     def client_for(user=None) -> APIClient:
         if isinstance(user, str):
             user = None if user == "anonymous" else world.users[user]
-        client = APIClient()
-        if user is not None:
-            token, _created = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION="Token " + token.key)
-        return client
+        return token_client(user)
 
     return client_for

@@ -15,6 +15,7 @@ import pytest
 
 from spapi_client.client import SpapiConnection, clear_token_cache
 from spapi_client.fake import BASIC_SCENARIO, FakeSpapi
+from tests.helpers import delete_redis_keys, redis_client
 
 SPEEDUP = 50
 MODELS = Path(__file__).resolve().parents[3] / "shared" / "spapi-models"
@@ -49,14 +50,6 @@ def sandbox_examples(model_file: str, operation_id: str, status: str = "200") ->
                 sandbox = operation["responses"][status]["x-amzn-api-sandbox"]["static"]
                 return [entry["response"] for entry in sandbox]
     raise LookupError(operation_id)
-
-
-def redis_client(url: str):
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
-    client.ping()
-    return client
 
 
 @pytest.fixture(scope="session")
@@ -95,15 +88,7 @@ def spapi_settings(settings, fake):
     fake.reset()
     yield
     clear_token_cache()
-    url = django_settings.REDIS_URL
-    if url:
-        try:
-            client = redis_client(url)
-        except Exception:  # noqa: BLE001 - nothing to clean when Redis is absent
-            return
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
+    delete_redis_keys(django_settings.REDIS_URL, prefix)
 
 
 @pytest.fixture

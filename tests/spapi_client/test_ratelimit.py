@@ -11,7 +11,7 @@ from spapi_client import ratelimit
 from spapi_client.errors import SpapiConfigurationError, SpapiConnectionError, SpapiRateLimitTimeout
 from spapi_client.ratelimit import InProcessTokenBucket, RedisTokenBucket
 
-from .conftest import redis_client
+from tests.helpers import redis_client
 from .hammer import hammer
 
 SELLER = "A2HEALTHYSELL01"

@@ -34,6 +34,7 @@ from sellers.models import Seller, SellerConnection
 from spapi_client.client import clear_token_cache
 from spapi_client.fake import BASIC_SCENARIO, FakeSpapi
 from spapi_client.models import SyncRun
+from tests.helpers import delete_redis_keys
 from tests.factories import (
     AsinFactory, BrandFactory, BrandMembershipFactory, SellerFactory, SellerMembershipFactory, UserFactory,
 )
@@ -69,14 +70,6 @@ def fake():
     server.stop()
 
 
-def _redis(url: str):
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
-    client.ping()
-    return client
-
-
 @pytest.fixture(autouse=True)
 def spapi_settings(settings, fake):
     point_at(settings, fake)
@@ -97,15 +90,7 @@ def spapi_settings(settings, fake):
     fake.state.load(copy.deepcopy(SCENARIO))  # the basic world again, whatever the last test did
     yield
     clear_token_cache()
-    url = settings.REDIS_URL
-    if url:
-        try:
-            client = _redis(url)
-        except Exception:  # noqa: BLE001 - nothing to clean when Redis is absent
-            return
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
+    delete_redis_keys(settings.REDIS_URL, prefix)
 
 
 @pytest.fixture
