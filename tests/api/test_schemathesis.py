@@ -1,7 +1,7 @@
 """Schemathesis against the served schema: every operation of ``/api/schema/`` is fuzzed in
-process (WSGI, ``config.wsgi.application``) with valid and invalid input, as a user who owns a
+process (WSGI, ``config.wsgi.application``) with valid and invalid input. Mostly the caller owns a
 brand with ASINs and is a partner of a seller with grants, a pending request, a sync job and a
-finding. Each response must:
+finding; some cases are sent by ops staff, some with no credentials. Each response must:
 
 - not be a server error (``not_a_server_error``): bad input is a 4xx in API.md's error shape;
 - conform to the schema: a documented status code, a documented content type, documented headers,
@@ -9,9 +9,9 @@ finding. Each response must:
 
 One test per operation; each gets a fresh world inside a transaction that is rolled back, so the
 operations cannot disturb each other or the rest of the suite. Throttling is off (the autouse
-fixture of ``tests/api/conftest.py``); SP-API points at a closed local port. Generation is deterministic by
-default (CI must not turn red at random); ``FUZZ_RANDOM=1`` explores new inputs on every run and
-``FUZZ_EXAMPLES=N`` sets the number of generated cases per operation.
+fixture of ``tests/api/conftest.py``); SP-API points at a closed local port. Generation is
+deterministic by default (CI must not turn red at random); ``FUZZ_RANDOM=1`` explores new inputs
+on every run and ``FUZZ_EXAMPLES=N`` sets the number of generated cases per operation (25).
 """
 from __future__ import annotations
 
