@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Bootstrap and run the project with nothing but python3.
 
-    python3 dev.py demo        # install into .venv, load the demo world, serve on :8000
+    python3 dev.py demo        # install into .venv, load the demo world, serve on :8000 (fake SP-API)
     python3 dev.py test [...]  # install into .venv (with test extras), run pytest
     python3 dev.py manage ...  # any manage.py command inside the venv
+    python3 dev.py messages    # refresh every zh-Hans catalogue (makemessages) and compile them
 
 The virtual environment lives in ``.venv`` and is reinstalled when ``pyproject.toml`` changes.
 """
@@ -62,6 +63,42 @@ def test_environment() -> None:
     print(f"Tests use database {database}; Redis {os.environ.get('REDIS_URL', 'not configured')}", flush=True)
 
 
+BROWSER_PACKAGES = {"chromium": Path("/usr/bin/chromium"),
+                    "fonts-wqy-zenhei": Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")}  # CJK glyphs
+
+
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium (with a CJK font for the Chinese pages); install
+    them when missing and we may (root + apt)."""
+    missing = [name for name, path in BROWSER_PACKAGES.items() if not path.exists()]
+    if not missing:
+        return
+    if os.geteuid() == 0 and Path("/usr/bin/apt-get").exists():
+        print(f"Installing Debian's {' and '.join(missing)} for the browser tests ...", flush=True)
+        install = ["apt-get", "install", "-y", "-q", *missing]
+        if subprocess.call(install, stdout=subprocess.DEVNULL) != 0:
+            subprocess.call(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL)
+            subprocess.call(install, stdout=subprocess.DEVNULL)
+    if not Path("/usr/bin/chromium").exists():
+        print("Chromium is not installed: the browser journeys will be skipped.", flush=True)
+
+
+# Every catalogue: each app's own (<app>/locale) and the shared templates' (locale/).
+TRANSLATED_APPS = ("audit", "authorizations", "brands", "sellers", "spapi_client")
+
+
+def messages() -> int:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    admin = str(VENV / "bin" / "django-admin")
+    for app in TRANSLATED_APPS:
+        (ROOT / app / "locale").mkdir(exist_ok=True)
+        subprocess.run([admin, "makemessages", "-l", "zh_Hans", "--no-obsolete"], cwd=ROOT / app, env=env, check=True)
+    ignored = [flag for app in (*TRANSLATED_APPS, "demo", "tests", "bench", "var", "docs", "test-artifacts")
+               for flag in ("-i", app)]
+    subprocess.run([admin, "makemessages", "-l", "zh_Hans", "--no-obsolete", *ignored], cwd=ROOT, env=env, check=True)
+    return run(["manage.py", "compilemessages", "-i", ".venv"])
+
+
 def run(args: list[str]) -> int:
     return subprocess.call([str(PYTHON), *args], cwd=ROOT)
 
@@ -78,9 +115,12 @@ def main(argv: list[str]) -> int:
         return run(["manage.py", "demo", *rest])
     if command == "test":
         test_environment()
+        ensure_chromium()
         return run(["-m", "pytest", *rest])
     if command == "manage":
         return run(["manage.py", *rest])
+    if command == "messages":
+        return messages()
     if command == "install":
         return 0
     print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)

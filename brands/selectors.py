@@ -1,12 +1,16 @@
 """Who may do what on a brand, and what a user may see."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import Any
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from config.errors import NotAllowed, NotFound
 from sellers.models import Seller
 
-from .models import Brand, BrandMembership, Role
+from .models import Asin, AsinMarketplace, Brand, BrandMembership, Role
 
 MANAGING_ROLES = (Role.OWNER, Role.MANAGER)
 
@@ -56,3 +60,120 @@ def spapi_account_choices(brand: Brand) -> QuerySet[Seller]:
     """The seller accounts a brand may name as its SP-API account: those a member of the brand
     is linked to (has connected through SP-API)."""
     return Seller.objects.filter(memberships__user__brand_memberships__brand=brand).distinct()
+
+
+def _count_subquery(queryset, group_field: str) -> Coalesce:
+    counted = queryset.values(group_field).annotate(n=Count("seller_id", distinct=True)).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def brands_with_usage(queryset):
+    """Brands annotated with ``sellers_used`` (distinct sellers with a live grant) and ``asin_count``."""
+    from authorizations.models import Grant
+    from authorizations.rules import effective_live_q
+
+    now = timezone.now()
+    live_sellers = Grant.objects.filter(effective_live_q(now), brand=OuterRef("pk"), seller__is_test_account=False)
+    asin_count = Asin.objects.filter(brand=OuterRef("pk")).values("brand").annotate(n=Count("id")).values("n")
+    return queryset.select_related("spapi_account").annotate(
+        sellers_used=_count_subquery(live_sellers, "brand"),
+        asin_count=Coalesce(Subquery(asin_count, output_field=IntegerField()), Value(0)),
+    )
+
+
+def asins_with_usage(queryset):
+    """ASINs annotated with ``sellers_used`` (distinct sellers with a live grant), presences prefetched."""
+    from authorizations.models import Grant
+    from authorizations.rules import effective_live_q
+
+    live = Grant.objects.filter(effective_live_q(timezone.now()), asin=OuterRef("pk"))
+    return queryset.annotate(sellers_used=_count_subquery(live, "asin")).prefetch_related(
+        Prefetch("presences", queryset=AsinMarketplace.objects.order_by("marketplace_id"))
+    )
+
+
+# -- the brand dashboard -------------------------------------------------------------------------
+
+def asins_at_seller_limit(brand: Brand, *, now=None) -> list[Asin]:
+    """The brand's ASINs whose live grants are held by ``MAX_SELLERS_PER_ASIN`` distinct sellers
+    or more (no room for another seller), fullest first, each with ``sellers_used``. Two
+    queries, whatever the catalog's size: one ``GROUP BY`` over the brand's live grants (index
+    ``grant_brand_status_idx``), then the ASIN rows of the groups that reach the limit."""
+    from django.conf import settings
+
+    from authorizations.models import Grant
+    from authorizations.rules import effective_live_q
+
+    now = now or timezone.now()
+    full = dict(
+        Grant.objects.filter(effective_live_q(now), brand=brand).order_by().values("asin_id")
+        .annotate(n=Count("seller_id", distinct=True)).filter(n__gte=settings.MAX_SELLERS_PER_ASIN)
+        .values_list("asin_id", "n")
+    )
+    if not full:
+        return []
+    asins = list(Asin.objects.filter(pk__in=list(full)))
+    for asin in asins:
+        asin.sellers_used = full[asin.pk]
+    asins.sort(key=lambda a: (-a.sellers_used, a.asin))
+    return asins
+
+
+def latest_brand_sync(brand: Brand):
+    """The brand's most recent catalog/offers sync run (``brand``, ``brand.catalog``,
+    ``brand.offers``), or None (index ``syncrun_brand_idx``)."""
+    from spapi_client.models import SyncKind, SyncRun
+
+    kinds = (SyncKind.BRAND, SyncKind.BRAND_CATALOG, SyncKind.BRAND_OFFERS)
+    return SyncRun.objects.filter(brand=brand, kind__in=kinds).order_by("-created_at").first()
+
+
+def brand_weekly_history(brand: Brand, *, weeks: int = 13, now=None) -> list[tuple[Any, int, int]]:
+    """``(at, live_grants, open_findings)`` at ``weeks + 1`` instants a week apart, ending now
+    (13 weeks: the last 91 days), in two aggregate queries.
+
+    Both series come from each row's own timestamps, which is exact because every state a row
+    leaves for good is recorded with its time:
+
+    - a grant is live (holds a slot: ``PENDING_APPROVAL``, ``ACTIVE`` or ``SUSPENDED``) from its
+      ``created_at`` until it ends. ``REVOKED``, ``REJECTED`` and ``EXPIRED`` are final, so a
+      grant in one of them ended at ``status_changed_at`` — or earlier, at ``valid_until``, if
+      its term had already run out (DOMAIN.md: a grant past ``valid_until`` is expired at once,
+      whatever the periodic task has written). A grant still in a live status ends at
+      ``valid_until`` (never, if open-ended). Suspension and reinstatement keep a grant live,
+      so they do not matter here.
+    - a finding is open from ``first_seen_at`` until ``resolved_at``; a seller seen again after
+      a resolution opens a new finding row.
+
+    Each instant is one ``COUNT(...) FILTER (WHERE ...)`` column over the brand's rows (indexes
+    ``grant_brand_status_idx`` and ``finding_brand_idx``); rows that ended before the first
+    instant are left out first. Reading the audit log instead would cost a scan of every event
+    of the brand, for the same answer.
+    """
+    from datetime import timedelta
+
+    from django.db.models import Case, F, Q, When
+    from django.db.models.functions import Coalesce, Least
+
+    from authorizations.models import LIVE_STATUS_VALUES, Grant, UnauthorizedOffer
+
+    now = now or timezone.now()
+    instants = [now - timedelta(weeks=weeks - i) for i in range(weeks + 1)]
+    start = instants[0]
+    ended = Case(
+        When(status__in=LIVE_STATUS_VALUES, then=F("valid_until")),
+        default=Least(F("status_changed_at"), Coalesce(F("valid_until"), F("status_changed_at"))),
+    )
+    grants = (Grant.objects.filter(brand=brand, created_at__lte=now).annotate(ended_at=ended)
+              .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=start)))
+    live = grants.aggregate(**{
+        f"g{i}": Count("id", filter=Q(created_at__lte=at) & (Q(ended_at__isnull=True) | Q(ended_at__gt=at)))
+        for i, at in enumerate(instants)
+    })
+    findings = UnauthorizedOffer.objects.filter(brand=brand, first_seen_at__lte=now).filter(
+        Q(resolved_at__isnull=True) | Q(resolved_at__gt=start))
+    open_ = findings.aggregate(**{
+        f"f{i}": Count("id", filter=Q(first_seen_at__lte=at) & (Q(resolved_at__isnull=True) | Q(resolved_at__gt=at)))
+        for i, at in enumerate(instants)
+    })
+    return [(at, live[f"g{i}"] or 0, open_[f"f{i}"] or 0) for i, at in enumerate(instants)]

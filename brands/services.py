@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -34,6 +35,7 @@ OWNER_ONLY = (Role.OWNER,)
 NAME_MAX_LENGTH: int = Brand._meta.get_field("name").max_length
 REGISTRY_NUMBER_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 IMPORT_BATCH_SIZE = 2000
+Progress = Callable[[int, int], None]  # progress(done, total): lines of an import written so far
 
 
 # -- brands -------------------------------------------------------------------------------------
@@ -255,13 +257,20 @@ class ImportResult:
 
 
 def asins_import(*, actor: Actor, brand: Brand, items: list[Any] | None = None, csv_text: str | None = None,
-                 partial: bool = False) -> ImportResult:
+                 partial: bool = False, progress: Progress | None = None) -> ImportResult:
     """Upsert the brand's catalog from JSON ``items`` or ``csv_text`` (exactly one of them).
 
     New ASINs are created; existing ones take the import's GCID, title and category and gain
     its marketplaces (new presences are unverified; known ones keep their verification).
     All-or-nothing: any bad line raises :class:`InvalidInput` listing every error, and
     nothing is written. With ``partial`` the good lines are imported and the errors returned.
+
+    ``progress(done, total)``, if given, is called with the number of valid lines written so
+    far and their total: once the input is read (``done=0``), after each batch of
+    ``IMPORT_BATCH_SIZE`` lines, and once more when the audit events are recorded. It runs
+    inside the import's transaction, so it must not write to the database through this
+    connection (what it wrote would only appear at commit): a background job reports
+    through the cache (:mod:`brands.import_jobs`).
     """
     if (items is None) == (csv_text is None):
         raise TypeError("asins_import takes exactly one of items or csv_text")
@@ -275,8 +284,10 @@ def asins_import(*, actor: Actor, brand: Brand, items: list[Any] | None = None, 
             parsed, reason = importing.parse_items(items, known_marketplaces=known), "JSON import"
         if parsed.errors and not partial:
             raise InvalidInput(parsed.errors)
-        result, events = _catalog_upsert(locked, parsed.rows, reason=reason)
+        result, events = _catalog_upsert(locked, parsed.rows, reason=reason, progress=progress)
         audit.record_many(actor, events)
+        if progress is not None:
+            progress(len(parsed.rows), len(parsed.rows))
     result.errors = parsed.errors
     return result
 
@@ -299,11 +310,30 @@ class _Change(NamedTuple):
     new_marketplaces: tuple[str, ...]
 
 
-def _catalog_upsert(brand: Brand, rows: list[ImportRow], *, reason: str) -> tuple[ImportResult, list[EventSpec]]:
-    """Write ``rows`` in a constant number of statements per batch: read the existing ASINs
-    (locking them in pk order, after the brand row: the global lock order) and their
-    presences, upsert the new and changed ASINs in one ``INSERT ... ON CONFLICT`` per batch,
-    then insert the new presences."""
+def _catalog_upsert(brand: Brand, rows: list[ImportRow], *, reason: str,
+                    progress: Progress | None = None) -> tuple[ImportResult, list[EventSpec]]:
+    """Write ``rows`` batch by batch (``IMPORT_BATCH_SIZE`` lines), each in a constant number of
+    statements (see :func:`_catalog_upsert_batch`), reporting ``progress`` after each. The
+    events of every batch are returned together, for one ``record_many`` call."""
+    result = ImportResult()
+    events: list[EventSpec] = []
+    total = len(rows)
+    if progress is not None:
+        progress(0, total)
+    for start in range(0, total, IMPORT_BATCH_SIZE):
+        batch = rows[start:start + IMPORT_BATCH_SIZE]
+        events += _catalog_upsert_batch(brand, batch, reason=reason, result=result)
+        if progress is not None and start + len(batch) < total:
+            progress(start + len(batch), total)
+    return result, events
+
+
+def _catalog_upsert_batch(brand: Brand, rows: list[ImportRow], *, reason: str,
+                          result: ImportResult) -> list[EventSpec]:
+    """Write ``rows`` in a constant number of statements: read the existing ASINs (locking
+    them in pk order, after the brand row: the global lock order) and their presences, upsert
+    the new and changed ASINs in one ``INSERT ... ON CONFLICT`` per batch, then insert the new
+    presences. Adds the ASIN codes to ``result``; returns the audit events."""
     locked = Asin.objects.select_for_update().filter(brand=brand, asin__in=[r.asin for r in rows]).order_by("pk")
     existing = {a.asin: a for a in locked}
     present: dict[int, set[str]] = defaultdict(set)
@@ -311,7 +341,6 @@ def _catalog_upsert(brand: Brand, rows: list[ImportRow], *, reason: str) -> tupl
     for asin_id, code in presences:
         present[asin_id].add(code)
 
-    result = ImportResult()
     changes: list[_Change] = []
     upserts: list[Asin] = []
     for row in rows:
@@ -339,9 +368,8 @@ def _catalog_upsert(brand: Brand, rows: list[ImportRow], *, reason: str) -> tupl
         [AsinMarketplace(asin=c.asin, marketplace_id=code) for c in changes for code in c.new_marketplaces],
         batch_size=IMPORT_BATCH_SIZE,
     )
-    events = [
+    return [
         _asin_event("asin.created" if c.before is None else "asin.updated", c.asin, before=c.before,
                     after=_asin_snapshot(c.asin, c.marketplaces | set(c.new_marketplaces)), reason=reason)
         for c in changes
     ]
-    return result, events

@@ -10,6 +10,8 @@
   final and recorded on the run (``FAILURE`` with its error), never retried.
 - :func:`sync_all_brands` (periodic, celery beat) asks for one ``brand`` run per ACTIVE brand
   with an SP-API account, skipping brands whose previous run is still under way.
+- :func:`import_asins` runs one ``asin_import`` run: a large CSV import of the catalog asked for
+  on the import page (:mod:`brands.import_jobs`), with its progress.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from spapi_client.tasks_support import (
     is_transient, max_retries, readable_error, retry_countdown, retry_later, run_retry_later,
 )
 
-from . import sync
+from . import import_jobs, sync
 from .models import Brand, RegistryStatus
 
 logger = logging.getLogger(__name__)
@@ -100,3 +102,13 @@ def sync_all_brands() -> int:
         _run, created = sync.brand_sync_request(brand=brand, kind=SyncKind.BRAND)
         queued += int(created)
     return queued
+
+
+@shared_task(bind=True, name="brands.import_asins", acks_late=True, soft_time_limit=SOFT_TIME_LIMIT,
+             time_limit=TIME_LIMIT)
+def import_asins(self, run_id: str) -> dict | None:
+    """Import a large CSV into a brand's catalog (all-or-nothing; see :mod:`brands.import_jobs`)."""
+    run = run_start(run_id, self.request.id or "")
+    if run is None:  # finished by an earlier delivery
+        return None
+    return import_jobs.import_job_run(run)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -120,12 +120,23 @@ class HealthReportError(ValueError):
 
 @dataclass(frozen=True)
 class Penalty:
+    """Points one metric cost. ``reason`` is a short English summary (for logs and the API);
+    ``defects``, ``status`` and ``channels`` are the facts it rests on, so that a page can say
+    it in the reader's language: the defects counted (policy metrics), the status that cost
+    points (``BAD``, ``WARNED``, or "" when only defects did), and the order-defect channels
+    (``mfn``, ``afn``) that were ``BAD``."""
+
     metric: str
     points: int
     reason: str
+    # The facts behind ``reason``; equality stays on (metric, points, reason), which they repeat.
+    defects: int = field(default=0, compare=False)
+    status: str = field(default="", compare=False)
+    channels: tuple[str, ...] = field(default=(), compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"metric": self.metric, "points": self.points, "reason": self.reason}
+        return {"metric": self.metric, "points": self.points, "reason": self.reason, "defects": self.defects,
+                "status": self.status, "channels": list(self.channels)}
 
 
 @dataclass(frozen=True)
@@ -310,9 +321,10 @@ def _customer_metric_penalty(entry: dict[str, Any], name: str, path: str) -> Pen
             if channel_metric is not None and _status(channel_metric, channel_path) == BAD:
                 bad_channels.append(channel)
     if bad_channels:
-        return Penalty(name, CUSTOMER_METRIC_PENALTY, f"status BAD ({', '.join(bad_channels)})")
+        return Penalty(name, CUSTOMER_METRIC_PENALTY, f"status BAD ({', '.join(bad_channels)})", status=BAD,
+                       channels=tuple(bad_channels))
     if flat_bad:
-        return Penalty(name, CUSTOMER_METRIC_PENALTY, "status BAD")
+        return Penalty(name, CUSTOMER_METRIC_PENALTY, "status BAD", status=BAD)
     return None
 
 
@@ -337,7 +349,7 @@ def _policy_metric_penalty(entry: dict[str, Any], name: str, path: str) -> Penal
                 reasons.append(f"minimum {POLICY_BAD_MIN_PENALTY}")
     if points == 0:
         return None
-    return Penalty(name, points, ", ".join(reasons))
+    return Penalty(name, points, ", ".join(reasons), defects=defects, status=BAD if is_bad else "")
 
 
 def _account_health_rating_penalty(entry: dict[str, Any], path: str) -> Penalty | None:
@@ -347,7 +359,7 @@ def _account_health_rating_penalty(entry: dict[str, Any], path: str) -> Penalty 
     for key in AHR_STATUS_KEYS:
         value = _optional_str(metric.get(key), f"{path}.{ACCOUNT_HEALTH_RATING}.{key}")
         if value is not None and value.upper() == WARNED:
-            return Penalty(ACCOUNT_HEALTH_RATING, AHR_WARNED_PENALTY, WARNED)
+            return Penalty(ACCOUNT_HEALTH_RATING, AHR_WARNED_PENALTY, WARNED, status=WARNED)
     return None
 
 

@@ -108,8 +108,9 @@ def _connection_snapshot(connection: SellerConnection) -> dict:
             "revoked_at": connection.revoked_at}
 
 
-def seller_disconnect(*, actor: Actor, seller: Seller) -> None:
-    """Forget the stored refresh token (the partner can reconnect later)."""
+def seller_disconnect(*, actor: Actor, seller: Seller, reason: str = "") -> None:
+    """Forget the stored refresh token (the partner can reconnect later). ``reason``, when the
+    partner gave one, is recorded on the audit event."""
     with locking_atomic():
         _require_partner_or_system(actor, seller)
         connection = SellerConnection.objects.select_for_update(of=("self",)).select_related("connected_by") \
@@ -121,7 +122,8 @@ def seller_disconnect(*, actor: Actor, seller: Seller) -> None:
         connection.save(update_fields=["refresh_token_encrypted", "revoked_at"])
         audit.record_many(actor, [audit.event("connection.revoked", object_type="connection", object_id=seller.seller_id,
                                               seller_id=seller.seller_id, before=before,
-                                              after=_connection_snapshot(connection))], at=connection.revoked_at)
+                                              after=_connection_snapshot(connection), reason=reason.strip())],
+                          at=connection.revoked_at)
 
 
 def connection_tokens_rotate(*, actor: Actor, batch_size: int = 500) -> int:
@@ -232,10 +234,12 @@ def _require_room_as_real_seller(seller: Seller) -> None:
         raise RuleViolation(failures)
 
 
-def seller_participations_apply(*, actor: Actor, seller: Seller, marketplace_ids: Iterable[str]) -> Seller:
+def seller_participations_apply(*, actor: Actor, seller: Seller, marketplace_ids: Iterable[str],
+                                store_name: str = "") -> Seller:
     """Replace the seller's participations with Amazon's answer (marketplace ids, in its order).
     The home marketplace defaults to the first one and is kept while still participating.
-    Marketplace ids we do not know are ignored."""
+    Marketplace ids we do not know are ignored. ``store_name`` (Amazon's ``storeName``) names a
+    seller that has no name yet (one created by connecting it is named by its seller id)."""
     answer = [mid for mid in dict.fromkeys(marketplace_ids) if isinstance(mid, str)]  # read once: may be a generator
     known = {m.marketplace_id: m.code for m in Marketplace.objects.filter(marketplace_id__in=answer)}
     codes = [known[mid] for mid in answer if mid in known]
@@ -250,9 +254,13 @@ def seller_participations_apply(*, actor: Actor, seller: Seller, marketplace_ids
         seller.participations.filter(marketplace_id__in=codes).update(is_participating=True, updated_at=now)
         if seller.home_marketplace_id not in codes:
             seller.home_marketplace_id = codes[0] if codes else None
+        store_name = (store_name or "").strip()[:200]
+        if store_name and seller.name == seller.seller_id:
+            seller.name = store_name
         seller.last_synced_at = now
-        seller.save(update_fields=["home_marketplace", "last_synced_at", "updated_at"])
-        if sorted(codes) != before_codes or before["home_marketplace"] != seller.home_marketplace_id:
+        seller.save(update_fields=["name", "home_marketplace", "last_synced_at", "updated_at"])
+        if sorted(codes) != before_codes or before["home_marketplace"] != seller.home_marketplace_id \
+                or before["name"] != seller.name:
             audit.record_many(actor, [_seller_event(
                 "seller.participations_updated", seller, before={**before, "marketplaces": before_codes},
                 after={**_seller_snapshot(seller), "marketplaces": sorted(codes)})])

@@ -35,6 +35,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit import services as audit
 from audit.context import Actor
@@ -342,7 +343,8 @@ def seller_sync(run: SyncRun, *, actor: Actor | None = None) -> SyncRun:
         step = "participations"
         participations = spapi.get_marketplace_participations(conn, stats=state.stats)
         seller = seller_participations_apply(
-            actor=actor, seller=seller, marketplace_ids=[p.marketplace_id for p in participations if p.is_participating]
+            actor=actor, seller=seller, marketplace_ids=[p.marketplace_id for p in participations if p.is_participating],
+            store_name=next((p.store_name for p in participations if p.store_name), ""),
         )
         state.result["marketplaces"] = sorted(
             seller.participations.filter(is_participating=True).values_list("marketplace_id", flat=True))
@@ -413,10 +415,10 @@ def seller_sync_request(*, actor: Actor, seller: Seller) -> SyncRun:
     ``POST /sellers/{seller_id}/sync``; also for the OAuth callback's first sync). A run of this
     seller that is already waiting or running is returned instead of a second one."""
     if not _may_request(actor, seller):
-        raise NotAllowed("Only the seller's partners and the members of its brands can ask for a sync.")
+        raise NotAllowed(_("Only the seller's partners and the members of its brands can ask for a sync."))
     if not _connected(seller):
-        raise Conflict("The seller has not connected its Amazon account (or revoked it).", code="SELLER_NOT_CONNECTED",
-                       seller_id=seller.seller_id)
+        raise Conflict(_("The seller has not connected its Amazon account (or revoked it)."),
+                       code="SELLER_NOT_CONNECTED", seller_id=seller.seller_id)
     return seller_sync_enqueue(seller=seller, requested_by=actor.user)[0]
 
 

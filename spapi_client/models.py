@@ -16,6 +16,7 @@ class SyncKind(models.TextChoices):
     BRAND_OFFERS = "brand.offers", _("Offers monitoring")
     GRANTS_EXPIRY = "grants.expiry", _("Expiry of grants past their term")
     EXPIRING_NOTICE = "grants.expiring_notice", _("Expiring-soon notice")
+    ASIN_IMPORT = "asin_import", _("ASIN catalog import")
 
 
 class SyncStatus(models.TextChoices):
@@ -58,3 +59,17 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.status} ({self.id})"
+
+
+class SyncRunInput(models.Model):
+    """What a background job reads that is too large for its task's arguments: an ASIN import's
+    CSV text (up to the 5 MB upload cap) and its options. Kept out of :class:`SyncRun` so that
+    listing runs never reads it; the task deletes it when the run ends."""
+
+    run = models.OneToOneField(SyncRun, primary_key=True, on_delete=models.CASCADE, related_name="input")
+    params = models.JSONField(default=dict, blank=True)
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"input of {self.run_id}"

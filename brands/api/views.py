@@ -4,20 +4,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
-from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from authorizations.models import Grant
-from authorizations.rules import effective_live_q
 from brands import services
-from brands.models import Asin, AsinMarketplace, Brand
-from brands.selectors import brands_visible_to, is_ops
+from brands.models import Asin, Brand
+from brands.selectors import asins_with_usage, brands_visible_to, brands_with_usage, is_ops
 from config.api_support import actor_of, get_visible, positive_int, query_text
 from config.errors import InvalidInput, NotAllowed
 from config.parsers import CSVTextParser
@@ -27,28 +23,6 @@ from .serializers import (
     AsinSerializer, BrandCreateSerializer, BrandSerializer, BrandUpdateSerializer, ImportResultSerializer,
     MemberSerializer,
 )
-
-
-def _count_subquery(queryset, group_field: str) -> Coalesce:
-    counted = queryset.values(group_field).annotate(n=Count("seller_id", distinct=True)).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def brands_with_usage(queryset):
-    now = timezone.now()
-    live_sellers = Grant.objects.filter(effective_live_q(now), brand=OuterRef("pk"), seller__is_test_account=False)
-    asin_count = Asin.objects.filter(brand=OuterRef("pk")).values("brand").annotate(n=Count("id")).values("n")
-    return queryset.select_related("spapi_account").annotate(
-        sellers_used=_count_subquery(live_sellers, "brand"),
-        asin_count=Coalesce(Subquery(asin_count, output_field=IntegerField()), Value(0)),
-    )
-
-
-def asins_with_usage(queryset):
-    live = Grant.objects.filter(effective_live_q(timezone.now()), asin=OuterRef("pk"))
-    return queryset.annotate(sellers_used=_count_subquery(live, "asin")).prefetch_related(
-        Prefetch("presences", queryset=AsinMarketplace.objects.order_by("marketplace_id"))
-    )
 
 
 class BrandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -8,8 +8,11 @@
 """
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
@@ -21,6 +24,7 @@ from rest_framework.views import APIView
 from audit.context import Actor
 from authorizations.visibility import sellers_visible_to
 from config.api_support import actor_of, get_visible, path_key
+from config.errors import ApplicationError
 from sellers import oauth, services
 from sellers.models import SELLER_ID_REGEX, Seller
 
@@ -72,6 +76,12 @@ def wants_json(request) -> bool:
         t.main_type == "application" and t.sub_type == "json" for t in django_request.accepted_types)
 
 
+def asks_for_html(request) -> bool:
+    """``text/html`` named in ``Accept`` (as browsers do; ``*/*`` alone does not count)."""
+    django_request = getattr(request, "_request", request)
+    return any(t.main_type == "text" and t.sub_type == "html" for t in django_request.accepted_types)
+
+
 CALLBACK_PARAMETERS = [
     OpenApiParameter("state", str, required=True, description="The state of POST /api/v1/sellers/connect"),
     OpenApiParameter("selling_partner_id", str, required=True, description="The merchant id that consented"),
@@ -93,13 +103,15 @@ class SpapiCallbackView(APIView):
             "Validates `state` (bound to the user who started the flow, single-use, expires after 10 minutes; a "
             "session, if present, must be that user's), exchanges the code for a refresh token at LWA, creates or "
             "updates the seller, links the user as its partner and queues its first sync. A browser is redirected "
-            "(302); `Accept: application/json` gets 200 with the seller. A bad, reused or expired state answers 400 "
-            "`INVALID_STATE` and stores nothing."
+            "(302) to the seller's page; `Accept: application/json` gets 200 with the seller. A bad, reused or "
+            "expired state answers 400 `INVALID_STATE` and stores nothing (a browser, whose `Accept` names "
+            "`text/html`, gets an HTML page saying so in its language; other clients the JSON error)."
         ),
         parameters=CALLBACK_PARAMETERS,
         responses={
             200: OpenApiResponse(SellerSerializer, description="With `Accept: application/json`: the connected seller"),
-            302: OpenApiResponse(description="Browsers: redirected to the seller's page (for now the home page)"),
+            302: OpenApiResponse(description="Browsers: redirected to the connected seller's page "
+                                             "(`/partner/sellers/{seller_id}/`) with a success message"),
             400: OpenApiResponse(ERROR, description=(
                 "`INVALID_STATE` (missing, unknown, used, expired, or another user's), `REQUIRED`, "
                 "`INVALID_SELLER_ID` (malformed selling_partner_id), `SPAPI_EXCHANGE_FAILED` (LWA refused the "
@@ -125,12 +137,26 @@ class SpapiCallbackView(APIView):
             request_actor=Actor.for_request(request, source="api" if as_json else "web"),
         )
         if not as_json:
-            response = HttpResponseRedirect(reverse("home"))
+            messages.success(request._request, _(
+                "Seller Central account %(seller)s is connected. Its marketplaces and account health are read "
+                "by its first sync.") % {"seller": seller.seller_id})
+            response = HttpResponseRedirect(reverse("partner:seller", kwargs={"seller_id": seller.seller_id}))
         else:
             seller = Seller.objects.select_related("connection").prefetch_related("participations").get(pk=seller.pk)
             response = Response(SellerSerializer(seller).data)
         response["Cache-Control"] = "no-store"
         return response
+
+    def handle_exception(self, exc):
+        """A browser (asking for HTML by name, not preferring JSON) gets a page in its language
+        saying why and what to do; every other client keeps the JSON errors."""
+        request = self.request
+        if isinstance(exc, ApplicationError) and asks_for_html(request) and not wants_json(request):
+            response = render(request._request, "sellers/connect_failed.html",
+                              {"errors": exc.as_dicts(), "exception": exc}, status=exc.http_status)
+            response["Cache-Control"] = "no-store"
+            return response
+        return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -568,8 +568,10 @@ def test_breakdown_is_json_serialisable_and_complete() -> None:
                 "score": 83,
                 "account_status": "AT_RISK",
                 "penalties": [
-                    {"metric": "lateShipmentRate", "points": 15, "reason": "status BAD"},
-                    {"metric": "receivedIntellectualPropertyComplaints", "points": 2, "reason": "1 defect"},
+                    {"metric": "lateShipmentRate", "points": 15, "reason": "status BAD", "defects": 0,
+                     "status": "BAD", "channels": []},
+                    {"metric": "receivedIntellectualPropertyComplaints", "points": 2, "reason": "1 defect",
+                     "defects": 1, "status": "", "channels": []},
                 ],
             }
         ],
@@ -709,3 +711,26 @@ def test_health_report_error_is_a_value_error() -> None:
     assert isinstance(error, ValueError)
     assert error.code == "INVALID_HEALTH_REPORT"
     assert error.message == "boom"
+
+
+def test_penalties_keep_the_facts_their_words_rest_on() -> None:
+    # given: a channel-split order defect rate, a capped policy metric, a BAD one at its minimum, WARNED
+    report = _report(_entry(
+        US,
+        orderDefectRate={"mfn": {"status": "BAD"}, "afn": {"status": "BAD"}},
+        listingPolicyViolations=_policy(15),
+        productSafetyCustomerComplaints={"defectsCount": 1, "status": "BAD"},
+        accountHealthRating={"ahrStatus": "WARNED"},
+    ))
+
+    # when
+    penalties = {p["metric"]: p for p in assess(report).breakdown()["marketplaces"][0]["penalties"]}
+
+    # then
+    assert {k: penalties["orderDefectRate"][k] for k in ("points", "defects", "status", "channels")} == {
+        "points": 15, "defects": 0, "status": "BAD", "channels": ["mfn", "afn"]}
+    assert {k: penalties["listingPolicyViolations"][k] for k in ("points", "defects", "status")} == {
+        "points": 20, "defects": 15, "status": ""}
+    assert {k: penalties["productSafetyCustomerComplaints"][k] for k in ("points", "defects", "status")} == {
+        "points": 10, "defects": 1, "status": "BAD"}
+    assert (penalties["accountHealthRating"]["points"], penalties["accountHealthRating"]["status"]) == (10, "WARNED")

@@ -279,7 +279,7 @@ def test_a_browser_is_redirected_and_its_session_may_be_the_same_user(fake, sync
 
     # then
     assert response.status_code == 302
-    assert response["Location"] == reverse("home")
+    assert response["Location"] == reverse("partner:seller", args=[HEALTHY])  # the seller's page
     assert response["Referrer-Policy"] == "no-referrer"
     assert SellerMembership.objects.filter(user=alice, seller__seller_id=HEALTHY).exists()
     assert AuditEvent.objects.get(action="connection.created").source == "web"

@@ -140,3 +140,21 @@ def test_a_marketplace_marked_not_participating_comes_back(worker) -> None:
     assert _codes(seller) == {"US", "CA"}
     (event,) = events(action="seller.participations_updated")
     assert (event.before["marketplaces"], event.after["marketplaces"]) == (["CA"], ["CA", "US"])
+
+
+def test_a_seller_named_by_its_id_takes_amazons_store_name(worker) -> None:
+    # given: a seller created by connecting it (named by its seller id), and one with a name
+    unnamed = SellerFactory(seller_id="ANEWSELLER0001", name="ANEWSELLER0001", participates_in=["US"])
+    named = SellerFactory(name="Our own name", participates_in=["US"])
+
+    # when: Amazon's answer gives their store names
+    seller_participations_apply(actor=worker, seller=unnamed, marketplace_ids=[US], store_name=" Gadget Bazaar Ltd ")
+    seller_participations_apply(actor=worker, seller=named, marketplace_ids=[US], store_name="Gadget Bazaar Ltd")
+
+    # then: only the unnamed one is renamed, and that is recorded
+    unnamed.refresh_from_db()
+    named.refresh_from_db()
+    assert (unnamed.name, named.name) == ("Gadget Bazaar Ltd", "Our own name")
+    (event,) = events(action="seller.participations_updated")
+    assert (event.seller_id, event.before["name"], event.after["name"]) == (
+        "ANEWSELLER0001", "ANEWSELLER0001", "Gadget Bazaar Ltd")
