@@ -1,6 +1,7 @@
 """Who is acting, from where: carried into every audit event.
 
-The web/API middleware binds the request's id and IP; tasks and commands build their own actor.
+The web/API middleware binds the request's id and IP; a Celery task binds the id of the request
+that queued it (``config.celery``); tasks and commands build their own actor.
 """
 from __future__ import annotations
 
@@ -64,7 +65,10 @@ class Actor:
 
     @classmethod
     def task(cls, task_name: str, task_id: str = "") -> "Actor":
-        return cls(user=None, name=task_name, source="worker", request_id=task_id or uuid.uuid4().hex, system=True)
+        """A task acting as the system. Its events carry the id bound for the task — the id of
+        the request or command that queued it (see ``config.celery``) — else the task's own."""
+        request_id = current_request_id() or task_id or uuid.uuid4().hex
+        return cls(user=None, name=task_name, source="worker", request_id=request_id, system=True)
 
     @classmethod
     def command(cls, command_name: str, user: Any = None) -> "Actor":

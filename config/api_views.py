@@ -5,9 +5,11 @@ from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,8 +17,10 @@ from rest_framework.views import APIView
 from brands.models import BrandMembership
 from brands.selectors import is_ops
 from config.api_support import StrictCharField, StrictEmailField, StrictRegexField
+from config.celery import worker_last_task_at
 from config.errors import Conflict, InvalidInput
 from config.rest import LoginRateThrottle
+from config.security import lockout_response
 from sellers.models import Seller
 
 VERSION = "1.0.0"
@@ -67,12 +71,16 @@ class TokenView(APIView):
 
     @extend_schema(request=TokenSerializer, responses={200: inline_serializer("TokenResult", {"token": serializers.CharField()})})
     def post(self, request):
+        """A token for a username and password. Every try goes through ``authenticate(request=…)``,
+        so django-axes counts the failures: too many for this username from this address answer
+        429 ``LOCKED_OUT`` until the cool-off has passed (``config.security``)."""
         data = TokenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
+        user = authenticate(request=request, username=data.validated_data["username"],
+                            password=data.validated_data["password"])
+        if getattr(request, "axes_locked_out", False):
+            return lockout_response(request)
         if user is None or not user.is_active:
-            from rest_framework.exceptions import AuthenticationFailed
-
             raise AuthenticationFailed("Wrong username or password.")
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
@@ -109,12 +117,26 @@ def broker_status() -> str:
 
 
 class HealthzView(APIView):
+    """API.md's health check, for load balancers: ``{db, broker, version}``, 503 when the database
+    or the broker does not answer; no credentials needed, never throttled.
+
+    Ops staff (by session or token) also see ``worker``: when a Celery worker last finished a task
+    (``last_task_at``, null when none has, or tasks run eagerly) and how many seconds ago. Beat
+    queues a task at least every 15 minutes, so an older time means the workers or beat are down.
+    A stale worker does not fail the check: the web servers are fine."""
+
     permission_classes = [AllowAny]
-    authentication_classes = []
     throttle_classes = []  # load balancers probe it often, all from a few addresses
 
+    def perform_authentication(self, request):
+        """Credentials are optional here, and a bad one is ignored rather than refused."""
+
     @extend_schema(responses={200: inline_serializer("Health", {
-        "db": serializers.CharField(), "broker": serializers.CharField(), "version": serializers.CharField()})})
+        "db": serializers.CharField(), "broker": serializers.CharField(), "version": serializers.CharField(),
+        "worker": inline_serializer("WorkerHealth", {
+            "last_task_at": serializers.DateTimeField(allow_null=True),
+            "seconds_ago": serializers.IntegerField(allow_null=True)}, required=False,
+            help_text="Ops staff only.")})})
     def get(self, request):
         try:
             with connection.cursor() as cursor:
@@ -124,8 +146,23 @@ class HealthzView(APIView):
             db = f"error: {type(exc).__name__}"
         broker = broker_status()
         healthy = db == "ok" and broker in {"ok", "eager"}
-        return Response({"db": db, "broker": broker, "version": VERSION},
-                        status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)
+        body = {"db": db, "broker": broker, "version": VERSION}
+        if db == "ok" and _caller_is_ops(request):
+            body["worker"] = worker_health()
+        return Response(body, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+def _caller_is_ops(request) -> bool:
+    try:
+        return is_ops(request.user)
+    except AuthenticationFailed:
+        return False
+
+
+def worker_health() -> dict:
+    last_task_at = worker_last_task_at()
+    seconds_ago = int((timezone.now() - last_task_at).total_seconds()) if last_task_at else None
+    return {"last_task_at": last_task_at, "seconds_ago": seconds_ago}
 
 
 def not_found(request, exception=None):

@@ -4,9 +4,12 @@ The environment-specific modules (``dev``, ``test``, ``production``) decide the 
 differ: the embedded SQLite + eager Celery default lives in ``dev``; ``production`` refuses to
 start without a secret key and a broker.
 """
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+
+from config.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -24,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -31,6 +35,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_celery_beat",
+    "axes",
+    "csp",
     "audit",
     "sellers",
     "brands",
@@ -42,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -51,6 +58,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.webkit.WebErrorMiddleware",
+    # Last (django-axes): turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -67,7 +77,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "config.web.navigation",
             ],
+            "builtins": ["django.templatetags.i18n", "django.templatetags.static", "django.contrib.humanize.templatetags.humanize"],
         },
     },
 ]
@@ -97,14 +109,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes checks every login (web form, admin, API token) for a lockout before Django's own
+# backend checks the password (config.security.LockoutBackend).
+AUTHENTICATION_BACKENDS = [
+    "config.security.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Login lockout (django-axes) ------------------------------------------------------------
+# LOGIN_FAILURE_LIMIT failed logins for one username from one address lock that pair out for
+# LOGIN_COOLOFF_MINUTES (each further try restarts the wait); a successful login resets the count.
+# Attempts live in the database (axes' models); `manage.py axes_reset` lifts lockouts.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.security.lockout_client_ip"
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+
 # --- I18N -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+# Each app keeps its own catalogue (brands/locale, …); this one holds the shared templates' strings.
 LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -112,16 +143,40 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
-STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# --- Proxies ---------------------------------------------------------------------------------
+# How many trusted reverse proxies stand in front of gunicorn (each appends to X-Forwarded-For):
+# the client address of throttles, audit events and lockouts is the one the outermost saw.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------------------
+# The same policy in every environment: the pages use no inline script or style. Forms post to
+# our own views only, but "Connect a seller account" redirects to Amazon's consent page, and
+# Chrome applies form-action to a form's redirects: the middleware adds the origin of
+# SPAPI_CONSENT_URL (config.security), and CSP_FORM_ACTION_EXTRA lists more (e.g. another
+# region's Seller Central). /api/docs/ widens the policy for itself (config.security.ApiDocsView).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", *env.list("CSP_FORM_ACTION_EXTRA", default=[])],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
+
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "config.authentication.PreparedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -138,18 +193,11 @@ REST_FRAMEWORK = {
         "check": env.str("THROTTLE_CHECK", default="300/s"),
         "auth": env.str("THROTTLE_AUTH", default="10/min"),
     },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "NUM_PROXIES": NUM_PROXIES,
 }
 # Request bodies are capped: a 10,000-row CSV import fits well within this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("REDIS_URL")}
-        if env.str("REDIS_URL", default="")
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Seller authorization manager API",
     "VERSION": "1.0.0",
@@ -179,6 +227,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Deployments (or test runs) sharing one Redis keep their tasks apart by queue name.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TIMEZONE = "UTC"
 # Task-level retries of the sync tasks (after the SP-API client's own quick retries): at most
 # SYNC_TASK_MAX_RETRIES, waiting SYNC_TASK_RETRY_BACKOFF × 2^n seconds (jittered, capped).
@@ -186,6 +236,15 @@ SYNC_TASK_MAX_RETRIES = env.int("SYNC_TASK_MAX_RETRIES", default=5)
 SYNC_TASK_RETRY_BACKOFF = env.float("SYNC_TASK_RETRY_BACKOFF", default=60.0)
 SYNC_TASK_RETRY_BACKOFF_MAX = env.float("SYNC_TASK_RETRY_BACKOFF_MAX", default=1800.0)
 REDIS_URL = env.str("REDIS_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+# The cache (throttle buckets, the worker heartbeat) is shared by every process through Redis;
+# without Redis each process keeps its own.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # --- Secrets --------------------------------------------------------------------------------
 # FIELD_ENCRYPTION_KEY: Fernet key(s), comma-separated, newest first (rotation).
@@ -249,13 +308,10 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Seller authorizations <noreply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# --- Logging (config/logging.py) -----------------------------------------------------------
+# Readable lines with the request id; LOG_JSON=1 (production's default) writes JSON lines.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = logging_config(json_lines=env.bool("LOG_JSON", default=False), level=LOG_LEVEL)
 
 
 def validate_limits() -> None:

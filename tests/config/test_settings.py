@@ -1,28 +1,7 @@
 """The settings modules: production refuses to start half-configured; the embedded default needs nothing."""
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-from cryptography.fernet import Fernet
 
-ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION_ENV = {
-    "DJANGO_SETTINGS_MODULE": "config.settings.production",
-    "SECRET_KEY": "k" * 20 + "-production-secret-key-with-enough-entropy-0123456789",
-    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
-    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
-    "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-    "ALLOWED_HOSTS": "auth.example.com",
-}
-
-
-def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in PRODUCTION_ENV and k != "DJANGO_ALLOW_ASYNC_UNSAFE" and not k.startswith(("SPAPI_", "REDIS_"))}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
-                          capture_output=True, text=True, timeout=120)
+from .production import PRODUCTION_ENV, manage
 
 
 def test_production_check_deploy_is_clean():
@@ -55,3 +34,27 @@ def test_embedded_default_needs_no_services(tmp_path):
     probe = manage("shell", "-c", "from django.conf import settings as s; "
                    "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)", env=env)
     assert probe.stdout.strip().splitlines()[-1].split() == ["django.db.backends.sqlite3", "True"]
+
+
+SHOW_SECURITY = """
+from django.conf import settings as s
+from django.test import Client
+print(s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE,
+      s.SECURE_SSL_REDIRECT, s.X_FRAME_OPTIONS)
+client = Client(HTTP_HOST="auth.example.com")
+print(client.get("/healthz").status_code, client.get("/accounts/login/").status_code)
+print(client.get("/healthz", secure=True).headers.get("Strict-Transport-Security"))
+"""
+
+
+def test_production_is_https_only_except_the_load_balancers_probe():
+    # given the production settings
+    # when they are read, and plain-HTTP requests come in
+    result = manage("shell", "-c", SHOW_SECURITY, env=PRODUCTION_ENV)
+    # then HSTS, secure cookies, no framing; /healthz answers over HTTP (503 here: no database),
+    # any other page is redirected to HTTPS
+    assert result.returncode == 0, result.stderr
+    settings_line, statuses, hsts = result.stdout.strip().splitlines()[-3:]
+    assert settings_line.split() == ["31536000", "True", "True", "True", "True", "DENY"]
+    assert statuses.split() == ["503", "301"]
+    assert hsts == "max-age=31536000; includeSubDomains; preload"
