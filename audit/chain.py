@@ -10,6 +10,7 @@ the same text, so PostgreSQL recomputes every hash itself when verifying, with n
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -28,13 +29,25 @@ def canonical_time(value: datetime) -> str:
     return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-def _jsonb_key_order(item: tuple[str, Any]) -> tuple[int, bytes]:
-    key = item[0].encode()
-    return len(key), key
+def _jsonb_key_order(key: str) -> tuple[int, bytes]:
+    encoded = key.encode()
+    return len(encoded), encoded
+
+
+@functools.lru_cache(maxsize=4096)
+def _object_layout(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """An object's keys in jsonb's order, each with its printed ``"key": `` (objects of one kind
+    of event share their keys: the order is worked out once)."""
+    return tuple((key, f"{_json_string(key)}: ") for key in sorted(keys, key=_jsonb_key_order))
 
 
 def canonical_json(value: Any) -> str:
     """``value`` as PostgreSQL prints it once stored as ``jsonb``."""
+    kind = type(value)  # the usual types first; subclasses below
+    if kind is str:
+        return _json_string(value)
+    if kind is dict:
+        return "{" + ", ".join([prefix + canonical_json(value[key]) for key, prefix in _object_layout(tuple(value))]) + "}"
     if value is None:
         return "null"
     if value is True:
@@ -48,8 +61,7 @@ def canonical_json(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join([canonical_json(item) for item in value]) + "]"
     if isinstance(value, dict):
-        items = sorted(value.items(), key=_jsonb_key_order)
-        return "{" + ", ".join([f"{_json_string(k)}: {canonical_json(v)}" for k, v in items]) + "}"
+        return "{" + ", ".join([prefix + canonical_json(value[key]) for key, prefix in _object_layout(tuple(value))]) + "}"
     raise TypeError(
         f"audit values hold only JSON strings, integers, booleans, null, lists and objects, not {type(value).__name__}"
     )

@@ -5,13 +5,18 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
+from django.conf import settings
+from django.db.models import BooleanField, Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.models import AuditEvent
 from brands.models import Asin, Brand, RegistryStatus
 from sellers.models import Seller
 
 from . import rules
+from config.db import PreparedQuery
+
 from .models import LIVE_STATUS_VALUES, Grant, GrantStatus
 
 
@@ -31,6 +36,48 @@ class CheckResult:
 NOT_AUTHORIZED = CheckResult(authorized=False)
 _CHECK_FIELDS = ("id", "status", "valid_from", "valid_until", "brand__registry_status",
                  "seller__seller_id", "asin__asin", "marketplace_id", "brand_id")
+
+
+# -- prepared statements (PostgreSQL) ----------------------------------------------------------
+
+def _check_sql() -> str:
+    return (
+        f"SELECT g.id, g.status, g.valid_from, g.valid_until, b.registry_status, s.seller_id, a.asin, "
+        f"g.marketplace_id, g.brand_id "
+        f"FROM {Grant._meta.db_table} g "
+        f"JOIN {Seller._meta.db_table} s ON s.id = g.seller_id "
+        f"JOIN {Asin._meta.db_table} a ON a.id = g.asin_id "
+        f"JOIN {Brand._meta.db_table} b ON b.id = g.brand_id "
+        f"WHERE s.seller_id = $1 AND a.asin = $2 AND g.marketplace_id = $3 "
+        f"AND g.status IN ({', '.join(repr(v) for v in LIVE_STATUS_VALUES)}) "
+        f"AND ($4::bigint[] IS NULL OR g.brand_id = ANY($4))"
+    )
+
+
+# The check's one query: seller code, ASIN code, marketplace, brand ids (NULL: any brand).
+CHECK_QUERY = PreparedQuery("sellerauth_check", ("text", "text", "text", "bigint[]"), _check_sql)
+
+
+def _check_batch_sql() -> str:
+    # Seller and ASIN ids first (materialised), so that each item then costs one probe of the
+    # live-grant index (seller, ASIN, marketplace): a plan made once, for any number of items.
+    return (
+        f"WITH q AS MATERIALIZED ("
+        f"SELECT s.id AS seller_pk, a.id AS asin_pk, q.seller_id, q.asin, q.marketplace "
+        f"FROM unnest($1::text[], $2::text[], $3::text[]) AS q(seller_id, asin, marketplace) "
+        f"JOIN {Seller._meta.db_table} s ON s.seller_id = q.seller_id "
+        f"JOIN {Asin._meta.db_table} a ON a.asin = q.asin) "
+        f"SELECT g.id, g.status, g.valid_from, g.valid_until, b.registry_status, q.seller_id, q.asin, "
+        f"q.marketplace, g.brand_id FROM q "
+        f"JOIN {Grant._meta.db_table} g ON g.seller_id = q.seller_pk AND g.asin_id = q.asin_pk "
+        f"AND g.marketplace_id = q.marketplace "
+        f"AND g.status IN ({', '.join(repr(v) for v in LIVE_STATUS_VALUES)}) "
+        f"JOIN {Brand._meta.db_table} b ON b.id = g.brand_id"
+    )
+
+
+# The batch check's one query: the items' seller codes, ASIN codes and marketplaces, in step.
+CHECK_BATCH_QUERY = PreparedQuery("sellerauth_check_batch", ("text[]", "text[]", "text[]"), _check_batch_sql)
 
 
 def _verdict(row: tuple, now: dt.datetime) -> CheckResult:
@@ -57,11 +104,14 @@ def check(*, seller_id: str, asin: str, marketplace: str, brand_ids: Collection[
     ``brand_ids`` limits the answer to those brands' grants (an ASIN code is unique per brand
     only: a caller who asks as a brand member must not see another brand's grant)."""
     now = now or timezone.now()
-    rows = Grant.objects.filter(seller__seller_id=seller_id, asin__asin=asin, marketplace_id=marketplace,
-                                status__in=LIVE_STATUS_VALUES)
+    if PreparedQuery.available():
+        rows = CHECK_QUERY.fetchall([seller_id, asin, marketplace, None if brand_ids is None else sorted(brand_ids)])
+        return _best(_verdict(row, now) for row in rows)
+    query = Grant.objects.filter(seller__seller_id=seller_id, asin__asin=asin, marketplace_id=marketplace,
+                                 status__in=LIVE_STATUS_VALUES)
     if brand_ids is not None:
-        rows = rows.filter(brand_id__in=list(brand_ids))
-    return _best(_verdict(row, now) for row in rows.order_by().values_list(*_CHECK_FIELDS))
+        query = query.filter(brand_id__in=list(brand_ids))
+    return _best(_verdict(row, now) for row in query.order_by().values_list(*_CHECK_FIELDS))
 
 
 def check_batch(items: Sequence[tuple[str, str, str]], *,
@@ -74,18 +124,23 @@ def check_batch(items: Sequence[tuple[str, str, str]], *,
         return []
     items = [tuple(item) for item in items]  # JSON gives lists; keys must be hashable
     wanted = set(items)
-    # Three IN lists rather than one OR per item: an OR chain of 1,000 terms exceeds SQLite's
-    # expression depth (and is slow to plan on PostgreSQL). The superset is narrowed here.
-    rows = (
-        Grant.objects.filter(
-            seller__seller_id__in={s for s, _, _ in wanted},
-            asin__asin__in={a for _, a, _ in wanted},
-            marketplace_id__in={m for _, _, m in wanted},
-            status__in=LIVE_STATUS_VALUES,
+    if PreparedQuery.available():
+        # Exactly the items asked about: one probe of the live-grant index per item.
+        sellers, asins, markets = zip(*wanted)
+        rows = CHECK_BATCH_QUERY.fetchall([list(sellers), list(asins), list(markets)])
+    else:
+        # Three IN lists rather than one OR per item: an OR chain of 1,000 terms exceeds SQLite's
+        # expression depth. The superset is narrowed here.
+        rows = (
+            Grant.objects.filter(
+                seller__seller_id__in={s for s, _, _ in wanted},
+                asin__asin__in={a for _, a, _ in wanted},
+                marketplace_id__in={m for _, _, m in wanted},
+                status__in=LIVE_STATUS_VALUES,
+            )
+            .order_by()
+            .values_list(*_CHECK_FIELDS)
         )
-        .order_by()
-        .values_list(*_CHECK_FIELDS)
-    )
     found: dict[tuple[str, str, str], list[CheckResult]] = {}
     for row in rows:
         key = (row[5], row[6], row[7])
@@ -148,7 +203,8 @@ def diagnose(*, seller: Seller, asin: str, marketplace: str, brands: Iterable[Br
         elif code == rules.Code.INVALID_TERM:
             passed, detail = _term_check(current, now)
         elif brand is None and code in rules.BRAND_DEPENDENT:
-            passed, detail = False, f"Not evaluated: ASIN {asin} is in no brand catalog you can see."
+            passed = False
+            detail = gettext("Not evaluated: ASIN %(asin)s is in no brand catalog you can see.") % {"asin": asin}
         else:
             passed, detail = code.value not in failed, failed.get(code.value, "")
         diagnosis.checks.append({"code": code.value, "passed": passed, "title": str(rules.RULE_TITLES[code]),
@@ -172,15 +228,85 @@ def _scope_check(grants: list[Grant], marketplace: str, seller: Seller, asin: st
         elsewhere.exclude(marketplace_id=marketplace).order_by().values_list("marketplace_id", flat=True).distinct()
     )
     if other:
-        return False, f"The seller's authorization for {asin} covers {', '.join(other)}, not {marketplace}."
-    return False, f"The seller holds no authorization for {asin} in {marketplace}."
+        return False, gettext("The seller's authorization for %(asin)s covers %(covered)s, not %(m)s.") % {
+            "asin": asin, "covered": ", ".join(other), "m": marketplace}
+    return False, gettext("The seller holds no authorization for %(asin)s in %(m)s.") % {"asin": asin, "m": marketplace}
 
 
 def _term_check(grant: Grant | None, now: dt.datetime) -> tuple[bool, str]:
     if grant is None:
         return True, ""
     if grant.valid_until is not None and grant.valid_until <= now:
-        return False, f"The authorization ended on {grant.valid_until.isoformat()}."
+        return False, gettext("The authorization ended on %(date)s.") % {"date": grant.valid_until.isoformat()}
     if grant.valid_from > now:
-        return False, f"The authorization starts on {grant.valid_from.isoformat()}."
+        return False, gettext("The authorization starts on %(date)s.") % {"date": grant.valid_from.isoformat()}
     return True, ""
+
+
+# -- the brand owner's pages: a brand's grants, as a user sees them -----------------------------
+
+def grants_annotated(queryset: QuerySet[Grant], *, now: dt.datetime | None = None,
+                     expiring_days: int | None = None) -> QuerySet[Grant]:
+    """Grants with ``shown_status`` (a live grant past its term shows EXPIRED, DOMAIN.md "Live")
+    and ``expiring_soon`` (ACTIVE, and its term ends within ``EXPIRING_SOON_DAYS``): computed in
+    the query, so a page can sort and filter on them without a query per row."""
+    now = now or timezone.now()
+    days = settings.EXPIRING_SOON_DAYS if expiring_days is None else expiring_days
+    return queryset.annotate(
+        shown_status=Case(
+            When(status__in=LIVE_STATUS_VALUES, valid_until__lte=now, then=Value(GrantStatus.EXPIRED.value)),
+            default=F("status"), output_field=CharField(),
+        ),
+        expiring_soon=Case(
+            When(status=GrantStatus.ACTIVE, valid_until__gt=now, valid_until__lte=now + dt.timedelta(days=days),
+                 then=Value(True)),
+            default=Value(False), output_field=BooleanField(),
+        ),
+    )
+
+
+def grants_with_status(queryset: QuerySet[Grant], status: str, *, now: dt.datetime | None = None) -> QuerySet[Grant]:
+    """Grants whose status, as a user sees it, is ``status``: EXPIRED includes live grants past
+    their term; a live status excludes them (the same reading as the API's ``?status=``)."""
+    now = now or timezone.now()
+    if status == GrantStatus.EXPIRED:
+        return queryset.filter(Q(status=status) | Q(status__in=LIVE_STATUS_VALUES, valid_until__lte=now))
+    if status in LIVE_STATUS_VALUES:
+        return queryset.filter(rules.effective_live_q(now), status=status)
+    return queryset.filter(status=status)
+
+
+def grants_expiring_soon(queryset: QuerySet[Grant], *, days: int | None = None,
+                         now: dt.datetime | None = None) -> QuerySet[Grant]:
+    """ACTIVE grants whose term ends within ``days`` (default ``EXPIRING_SOON_DAYS``)."""
+    now = now or timezone.now()
+    days = settings.EXPIRING_SOON_DAYS if days is None else days
+    return queryset.filter(status=GrantStatus.ACTIVE, valid_until__gt=now, valid_until__lte=now + dt.timedelta(days=days))
+
+
+def brand_grant_counts(brand: Brand, *, now: dt.datetime | None = None) -> dict[str, int]:
+    """The brand's grants by status as users see them, in one query: ``active``, ``pending``,
+    ``suspended``, ``expiring_soon`` (ACTIVE, ending within ``EXPIRING_SOON_DAYS``) and
+    ``sellers`` (distinct sellers holding a live grant in its term)."""
+    now = now or timezone.now()
+    in_term = Q(valid_until__isnull=True) | Q(valid_until__gt=now)
+    soon = now + dt.timedelta(days=settings.EXPIRING_SOON_DAYS)
+    return Grant.objects.filter(brand=brand).aggregate(
+        active=Count("id", filter=in_term & Q(status=GrantStatus.ACTIVE)),
+        pending=Count("id", filter=in_term & Q(status=GrantStatus.PENDING_APPROVAL)),
+        suspended=Count("id", filter=in_term & Q(status=GrantStatus.SUSPENDED)),
+        expiring_soon=Count("id", filter=Q(status=GrantStatus.ACTIVE, valid_until__gt=now, valid_until__lte=soon)),
+        sellers=Count("seller_id", filter=in_term & Q(status__in=LIVE_STATUS_VALUES), distinct=True),
+    )
+
+
+def seller_live_grant_count(brand: Brand, seller: Seller, *, now: dt.datetime | None = None) -> int:
+    """How many grants of ``seller`` on ``brand`` are live and in their term: what
+    :func:`authorizations.services.grants_revoke_all` would revoke."""
+    return Grant.objects.filter(rules.effective_live_q(now or timezone.now()), brand=brand, seller=seller).count()
+
+
+def pending_grants(brand: Brand, *, now: dt.datetime | None = None) -> QuerySet[Grant]:
+    """Grants waiting for a second member's approval (dual control), still inside their term."""
+    return Grant.objects.filter(rules.effective_live_q(now or timezone.now()), brand=brand,
+                                status=GrantStatus.PENDING_APPROVAL)

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from audit import services as audit
 from audit.context import Actor
@@ -143,6 +144,56 @@ def _expire_stale(grants: Iterable[Grant], now: dt.datetime) -> list[EventSpec]:
     return events
 
 
+_GRANT_COLUMNS = [f.attname for f in Grant._meta.concrete_fields]  # "id" first
+
+
+def _insert_grants(pairs: Sequence[tuple[Asin, Marketplace]], *, brand: Brand, seller: Seller, status: str,
+                   valid_from: dt.datetime, valid_until: dt.datetime | None, reason: str, letter_reference: str,
+                   granted_by, approved_by, request: AuthorizationRequest | None, now: dt.datetime) -> list[Grant]:
+    """Insert one grant per (ASIN, marketplace) and return them, saved, with their brand, seller,
+    ASIN and marketplace attached (what the audit events and the API read, without a query).
+
+    On PostgreSQL: one statement, then model instances built as the ORM builds fetched rows.
+    ``bulk_create`` spent longer preparing 17 fields per grant than PostgreSQL spent storing them
+    (10,000 grants: ~1 s of Python)."""
+    created_at = timezone.now()  # taken under the locks, as auto_now_add would
+    common = {
+        "brand_id": brand.pk, "seller_id": seller.pk, "status": status, "valid_from": valid_from,
+        "valid_until": valid_until, "reason": reason, "letter_reference": letter_reference,
+        "granted_by_id": getattr(granted_by, "pk", None), "approved_by_id": getattr(approved_by, "pk", None),
+        "request_id": getattr(request, "pk", None), "created_at": created_at, "status_changed_at": now,
+        "status_reason_code": "", "status_reason": "",
+    }
+    if connection.vendor != "postgresql":
+        grants = [Grant(**common, asin_id=asin.pk, marketplace_id=market.pk) for asin, market in pairs]
+        Grant.objects.bulk_create(grants, batch_size=2000)
+    else:
+        # One INSERT ... SELECT FROM unnest(ASIN ids, marketplace codes); the values every new
+        # grant shares are passed once.
+        columns = _GRANT_COLUMNS[1:]
+        select = ", ".join(f"x.{c}" if c in ("asin_id", "marketplace_id") else "%s" for c in columns)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {Grant._meta.db_table} ({', '.join(columns)}) SELECT {select} "
+                "FROM unnest(%s::bigint[], %s::text[]) AS x(asin_id, marketplace_id) RETURNING id, asin_id, marketplace_id",
+                [common[c] for c in columns if c not in ("asin_id", "marketplace_id")]
+                + [[asin.pk for asin, _m in pairs], [market.pk for _a, market in pairs]],
+            )
+            ids = {(asin_id, market): grant_id for grant_id, asin_id, market in cursor.fetchall()}
+        grants = [Grant.from_db(DEFAULT_DB_ALIAS, _GRANT_COLUMNS,
+                                [ids[asin.pk, market.pk] if c == "id" else asin.pk if c == "asin_id"
+                                 else market.pk if c == "marketplace_id" else common[c] for c in _GRANT_COLUMNS])
+                  for asin, market in pairs]
+    related = ((Grant.brand.field, brand), (Grant.seller.field, seller), (Grant.granted_by.field, granted_by),
+               (Grant.approved_by.field, approved_by), (Grant.request.field, request))
+    for grant, (asin, market) in zip(grants, pairs):
+        for fk, value in related:
+            fk.set_cached_value(grant, value)
+        Grant.asin.field.set_cached_value(grant, asin)
+        Grant.marketplace.field.set_cached_value(grant, market)
+    return grants
+
+
 def _save_status(grants: list[Grant]) -> None:
     Grant.objects.bulk_update(grants, ["status", "status_changed_at", "status_reason_code", "status_reason", "approved_by"])
 
@@ -203,16 +254,12 @@ def grants_create(
             raise RuleViolation(verdict.failures)
         status = GrantStatus.PENDING_APPROVAL if brand.dual_control else GrantStatus.ACTIVE
         user = actor.user
-        grants = [
-            Grant(
-                brand=brand, seller=seller, asin=asin, marketplace=market, status=status, valid_from=valid_from,
-                valid_until=valid_until, reason=reason, letter_reference=letter_reference, granted_by=user,
-                approved_by=None if brand.dual_control else user, request=request, status_changed_at=now,
-            )
-            for asin, market in verdict.eligible
-        ]
         try:
-            Grant.objects.bulk_create(grants, batch_size=2000)
+            grants = _insert_grants(
+                verdict.eligible, brand=brand, seller=seller, status=status, valid_from=valid_from,
+                valid_until=valid_until, reason=reason, letter_reference=letter_reference, granted_by=user,
+                approved_by=None if brand.dual_control else user, request=request, now=now,
+            )
         except IntegrityError as exc:  # defence in depth: the partial unique index
             raise Conflict(_("The seller already holds one of these authorizations."), code="ALREADY_GRANTED") from exc
         events += [_grant_event("grant.created", g, before=None, reason=reason) for g in grants]
@@ -278,8 +325,11 @@ def _transition(*, actor: Actor, grant: Grant, action: str, reason: str = "", re
     return locked
 
 
-_ACTION_WORDS = {"approve": "approved", "reject": "rejected", "revoke": "revoked", "suspend": "suspended",
-                 "reinstate": "reinstated"}
+_ACTION_WORDS = {"approve": pgettext_lazy("grant transition", "approved"),
+                 "reject": pgettext_lazy("grant transition", "rejected"),
+                 "revoke": pgettext_lazy("grant transition", "revoked"),
+                 "suspend": pgettext_lazy("grant transition", "suspended"),
+                 "reinstate": pgettext_lazy("grant transition", "reinstated")}
 
 
 def _require_reason(reason: str) -> str:

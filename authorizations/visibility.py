@@ -18,6 +18,7 @@ from brands.selectors import is_ops
 from sellers.models import Seller, SellerMembership
 
 from .models import AuthorizationRequest, Grant
+from .selectors import PreparedQuery
 
 
 def _member_brand_ids(user) -> QuerySet:
@@ -95,12 +96,35 @@ def _member_brands(user) -> QuerySet:
     return BrandMembership.objects.filter(user_id=user.pk).values("brand_id")
 
 
+def _check_scope_sql() -> str:
+    User = get_user_model()
+    groups = User.groups.through._meta.db_table
+    return (
+        f"SELECT EXISTS(SELECT 1 FROM {groups} ug JOIN {Group._meta.db_table} g ON g.id = ug.group_id "
+        f"              WHERE ug.user_id = u.id AND g.name = 'ops'), "
+        f"EXISTS(SELECT 1 FROM {SellerMembership._meta.db_table} m JOIN {Seller._meta.db_table} s ON s.id = m.seller_id "
+        f"       WHERE m.user_id = u.id AND s.seller_id = $2), "
+        f"EXISTS(SELECT 1 FROM {Asin._meta.db_table} a JOIN {BrandMembership._meta.db_table} bm ON bm.brand_id = a.brand_id "
+        f"       WHERE a.asin = $3 AND bm.user_id = u.id), "
+        f"EXISTS(SELECT 1 FROM {Asin._meta.db_table} a WHERE a.asin = $3 AND NOT EXISTS("
+        f"       SELECT 1 FROM {BrandMembership._meta.db_table} bm WHERE bm.brand_id = a.brand_id AND bm.user_id = u.id)) "
+        f"FROM {User._meta.db_table} u WHERE u.id = $1"
+    )
+
+
+# check_scope's one query (user id, seller code, ASIN code) -> (ops, partner, member, shared).
+CHECK_SCOPE_QUERY = PreparedQuery("sellerauth_check_scope", ("bigint", "text", "text"), _check_scope_sql)
+
+
 def check_scope(user, *, seller_id: str, asin: str) -> CheckScope:
     """The scope for one (seller, ASIN): a single query (none for staff)."""
     if user is None or not user.is_authenticated:
         return CheckScope()
     if user.is_staff or user.is_superuser:
         return CheckScope(everything=True)
+    if PreparedQuery.available():
+        rows = CHECK_SCOPE_QUERY.fetchall([user.pk, seller_id, asin])
+        return _scope_of(rows[0] if rows else None, seller_id, asin)
     mine = _member_brands(user)
     row = (
         get_user_model().objects.filter(pk=user.pk)
@@ -113,6 +137,10 @@ def check_scope(user, *, seller_id: str, asin: str) -> CheckScope:
         .values_list("ops", "partner", "member", "shared")
         .first()
     )
+    return _scope_of(row, seller_id, asin)
+
+
+def _scope_of(row: tuple | None, seller_id: str, asin: str) -> CheckScope:
     if row is None:
         return CheckScope()
     ops, partner, member, shared = row
@@ -124,23 +152,37 @@ def check_scope(user, *, seller_id: str, asin: str) -> CheckScope:
     )
 
 
+# check_scope_many's two queries: of these sellers, those the user is linked to; these ASINs'
+# catalog rows, each with whether the user is a member of its brand.
+LINKED_SELLERS_QUERY = PreparedQuery("sellerauth_linked_sellers", ("bigint", "text[]"), lambda: (
+    f"SELECT s.seller_id FROM {SellerMembership._meta.db_table} m JOIN {Seller._meta.db_table} s ON s.id = m.seller_id "
+    f"WHERE m.user_id = $1 AND s.seller_id = ANY($2)"))
+ASIN_CATALOGS_QUERY = PreparedQuery("sellerauth_asin_catalogs", ("bigint", "text[]"), lambda: (
+    f"SELECT a.asin, EXISTS(SELECT 1 FROM {BrandMembership._meta.db_table} bm "
+    f"WHERE bm.user_id = $1 AND bm.brand_id = a.brand_id) FROM {Asin._meta.db_table} a WHERE a.asin = ANY($2)"))
+
+
 def check_scope_many(user, *, seller_ids: Iterable[str], asins: Iterable[str]) -> CheckScope:
     """The scope for many (seller, ASIN) pairs in a constant number of queries (at most 3)."""
     if user is None or not user.is_authenticated:
         return CheckScope()
     if is_ops(user):
         return CheckScope(everything=True)
-    linked = frozenset(
-        SellerMembership.objects.filter(user_id=user.pk, seller__seller_id__in=set(seller_ids))
-        .values_list("seller__seller_id", flat=True)
-    )
+    if PreparedQuery.available():
+        linked = frozenset(row[0] for row in LINKED_SELLERS_QUERY.fetchall([user.pk, sorted(set(seller_ids))]))
+        rows = ASIN_CATALOGS_QUERY.fetchall([user.pk, sorted(set(asins))])
+    else:
+        linked = frozenset(
+            SellerMembership.objects.filter(user_id=user.pk, seller__seller_id__in=set(seller_ids))
+            .values_list("seller__seller_id", flat=True)
+        )
+        rows = (
+            Asin.objects.filter(asin__in=set(asins)).order_by()
+            .annotate(is_mine=Exists(BrandMembership.objects.filter(user_id=user.pk, brand_id=OuterRef("brand_id"))))
+            .values_list("asin", "is_mine")
+        )
     mine: set[str] = set()
     others: set[str] = set()
-    rows = (
-        Asin.objects.filter(asin__in=set(asins)).order_by()
-        .annotate(is_mine=Exists(BrandMembership.objects.filter(user_id=user.pk, brand_id=OuterRef("brand_id"))))
-        .values_list("asin", "is_mine")
-    )
     for code, is_mine in rows:
         (mine if is_mine else others).add(code)
     return CheckScope(seller_ids=linked, brand_asins=frozenset(mine), shared_asins=frozenset(mine & others))

@@ -6,11 +6,17 @@ authentication, throttling, or an oversized body. Bad input never becomes a 500.
 """
 from __future__ import annotations
 
+import weakref
+from datetime import datetime
 from typing import Any
 
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db.models import Q
 from django.http import Http404
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
@@ -111,7 +117,14 @@ class StandardPagination(PageNumberPagination):
 
 
 class NewestFirstCursorPagination(CursorPagination):
-    """Stable paging over very large, append-mostly tables (no COUNT, no deep OFFSET)."""
+    """Stable paging over very large, append-mostly tables (no COUNT, no deep OFFSET).
+
+    The position is the last row's ``(at, id)`` — a keyset, unique — not only its ``at``: one
+    bulk grant writes thousands of events with the same time, and DRF's at-only cursor pages
+    through ties by OFFSET, which it caps at 1,000 (past that, ``next`` served the same page
+    forever). With the id in the position every page is one index range scan
+    (``at <= position``, ties broken by id), however deep. Cursors of the at-only form still
+    decode and page as before."""
 
     page_size = 50
     page_size_query_param = "page_size"
@@ -121,10 +134,70 @@ class NewestFirstCursorPagination(CursorPagination):
 
     def decode_cursor(self, request):
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except exceptions.NotFound:
-            raise exceptions.ValidationError({"cursor": [exceptions.ErrorDetail(self.invalid_cursor_message,
-                                                                               code="INVALID_CURSOR")]}) from None
+            raise self._invalid() from None
+        if cursor is not None and cursor.position is not None and "|" in cursor.position:
+            self._keyset(cursor.position)  # a malformed position is a 400, here
+        return cursor
+
+    def _invalid(self) -> exceptions.ValidationError:
+        return exceptions.ValidationError({"cursor": [exceptions.ErrorDetail(self.invalid_cursor_message,
+                                                                           code="INVALID_CURSOR")]})
+
+    def _keyset(self, position: str) -> tuple[datetime, int]:
+        at_text, _sep, id_text = position.rpartition("|")
+        try:
+            at, pk = parse_datetime(at_text), int(id_text)
+        except ValueError:
+            raise self._invalid() from None
+        if at is None or pk < 0:
+            raise self._invalid()
+        return at, pk
+
+    def _get_position_from_instance(self, instance, ordering):
+        if isinstance(instance, dict):
+            at, pk = instance["at"], instance["id"]
+        else:
+            at, pk = instance.at, instance.pk
+        return f"{at.isoformat()}|{pk}"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.cursor = self.decode_cursor(request)
+        position = self.cursor.position if self.cursor is not None else None
+        if position is None or "|" not in position:
+            return super().paginate_queryset(queryset, request, view)  # first page, or an at-only cursor
+        at, pk = self._keyset(position)
+        # Rows after the position in the cursor's direction: newest-first, or back for "previous".
+        if self.cursor.reverse:
+            queryset = queryset.filter(Q(at__gt=at) | Q(at=at, id__gt=pk), at__gte=at)
+        else:
+            queryset = queryset.filter(Q(at__lt=at) | Q(at=at, id__lt=pk), at__lte=at)
+        return self._page_after(queryset, request, view, position)
+
+    def _page_after(self, queryset, request, view, position: str):
+        """DRF's paging, the position's filter already applied (offsets are always 0: positions are unique)."""
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        if not self.page_size:
+            return None
+        self.base_url = request.build_absolute_uri()
+        self.ordering = self.get_ordering(request, queryset, view)
+        reverse = self.cursor.reverse
+        ordering = [o[1:] if o.startswith("-") else f"-{o}" for o in self.ordering] if reverse else self.ordering
+        results = list(queryset.order_by(*ordering)[:self.page_size + 1])
+        self.page = results[:self.page_size]
+        following = self._get_position_from_instance(results[-1], self.ordering) if len(results) > len(self.page) else None
+        if reverse:
+            self.page.reverse()
+            self.has_next, self.next_position = True, position
+            self.has_previous, self.previous_position = following is not None, following
+        else:
+            self.has_next, self.next_position = following is not None, following
+            self.has_previous, self.previous_position = True, position
+        if (self.has_previous or self.has_next) and self.template is not None:
+            self.display_page_controls = True
+        return self.page
 
 
 class LoginRateThrottle(ScopedRateThrottle):
@@ -136,7 +209,65 @@ class LoginRateThrottle(ScopedRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class CheckRateThrottle(UserRateThrottle):
+# One atomic step of a token bucket: refill at ``rate`` tokens/s up to ``capacity`` since the
+# last call (Redis's own clock, shared by every web process), then take a token if there is one.
+# Returns {allowed (1|0), tokens left (string: Lua numbers become integers on the way out)}.
+_TOKEN_BUCKET_LUA = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+if tokens == nil then
+  tokens = capacity
+else
+  tokens = math.min(capacity, tokens + math.max(0, now - tonumber(state[2])) * rate)
+end
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
+return {allowed, tostring(tokens)}
+"""
+_bucket_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class TokenBucketUserRateThrottle(UserRateThrottle):
+    """DRF's per-user rate, as a token bucket kept in Redis by one Lua script: one round trip per
+    request, atomic across processes (DRF's own throttle reads a list of timestamps, rewrites it,
+    and under concurrency can lose updates), the same size whatever the rate. ``N/period``
+    sustains N requests per period with bursts of up to N. Without a Redis cache (tests, the
+    embedded demo) it is DRF's throttle, unchanged."""
+
+    def allow_request(self, request, view):
+        cache = caches["default"]
+        if self.rate is None or not isinstance(cache, RedisCache):
+            return super().allow_request(request, view)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        script = _bucket_scripts.get(cache)
+        if script is None:
+            # Django builds a client per cache call; the bucket keeps one (its pool is shared).
+            script = _bucket_scripts[cache] = cache._cache.get_client(write=True).register_script(_TOKEN_BUCKET_LUA)
+        key = cache.make_key(f"bucket:{self.key}")  # not DRF's key: that one holds a list
+        allowed, tokens = script(keys=[key], args=[self.num_requests, self.num_requests / self.duration])
+        if allowed:
+            return True
+        self._wait = (1 - float(tokens)) * self.duration / self.num_requests
+        return False
+
+    def wait(self):
+        if hasattr(self, "_wait"):
+            return self._wait
+        return super().wait()
+
+
+class CheckRateThrottle(TokenBucketUserRateThrottle):
     scope = "check"
 
 

@@ -1,6 +1,7 @@
 """The demo's catalog sync: answers it made up itself, applied by the real service.
 
-The demo has no SP-API. It decides which (ASIN, marketplace) presences Amazon's catalog would
+Loading the world calls no SP-API (once the demo serves, its fake SP-API, demo/spapi.py, answers
+with a catalog built from what this wrote). It decides which (ASIN, marketplace) presences Amazon's catalog would
 show under the brand and which under another brand, turns that into catalog items, and hands
 them to :func:`brands.sync.catalog_results_apply` — the one piece of code that applies catalog
 results, the same the brand sync uses — marketplace by marketplace, as a worker actor.

@@ -66,6 +66,11 @@ def is_loaded(scenario: dict[str, Any] | None = None) -> bool:
     return Brand.objects.filter(registry_number=scenario["brands"][0]["registry_number"]).exists()
 
 
+def demo_refresh_token(seller_id: str) -> str:
+    """The SP-API refresh token a demo seller connected with (the demo's fake SP-API knows it)."""
+    return f"Atzr|demo-{seller_id}"
+
+
 def logins(scenario: dict[str, Any] | None = None) -> list[dict[str, str]]:
     """The users to log in as: role, username, password, what to try."""
     scenario = scenario or load_scenario()
@@ -228,6 +233,7 @@ class Generator:
         spec = self.scenario["sellers"]
         groups = self.scenario["marketplace_groups"]
         named = []
+        self.used_codes.update(s["seller_id"] for s in self.scenario["amazon"]["to_connect"])  # not loaded
         for s in spec["named"]:
             self.used_codes.add(s["seller_id"])
             named.append(SellerPlan(
@@ -255,6 +261,13 @@ class Generator:
                 brands=[],
             ))
         return named + generated
+
+    def plans(self) -> tuple[list[BrandPlan], list[SellerPlan]]:
+        """The brands and the sellers (with the brands they sell), in the seed's one order."""
+        brand_plans = self.brands()
+        seller_plans = self.sellers()
+        self.assign_brands(brand_plans, seller_plans)
+        return brand_plans, seller_plans
 
     def assign_brands(self, brand_plans: list[BrandPlan], seller_plans: list[SellerPlan]) -> None:
         """Fill each brand up to its number of (non-test) sellers with generated ones."""
@@ -284,9 +297,7 @@ class WorldLoader:
         self.clock = SimulatedClock(self.anchor)
         self.log = log or (lambda _message: None)
         generator = Generator(scenario)
-        self.brand_plans = generator.brands()
-        self.seller_plans = generator.sellers()
-        generator.assign_brands(self.brand_plans, self.seller_plans)
+        self.brand_plans, self.seller_plans = generator.plans()
         self.rng = generator.rng
         self.brand = {b.key: b for b in self.brand_plans}
         self.seller = {s.key: s for s in self.seller_plans}
@@ -429,7 +440,7 @@ class WorldLoader:
                 continue
             seller.obj = sellers.seller_connect(
                 actor=self.as_user(seller.partner_username), user=self.users[seller.partner_username],
-                seller_id=seller.seller_id, refresh_token=f"Atzr|demo-{seller.seller_id}", name=seller.name)
+                seller_id=seller.seller_id, refresh_token=demo_refresh_token(seller.seller_id), name=seller.name)
             seller.obj = sellers.seller_participations_apply(
                 actor=task, seller=seller.obj, marketplace_ids=[self.market_ids[m] for m in seller.markets])
             for brand in self.brand_plans:

@@ -4,8 +4,7 @@ This module and :mod:`spapi_client.operations` are the only code that imports ``
 
 How a call goes (:func:`call`):
 
-1. take a token from the (seller, operation) bucket (:mod:`spapi_client.ratelimit`);
-2. build the library client (:func:`build_client`):
+1. build the library client (:func:`build_client`):
    - credentials passed explicitly as a dict, with the library's credential-provider chain cut
      down to "from code", so it never falls back to environment variables, AWS Secrets Manager
      or a ``credentials.yml``;
@@ -18,6 +17,12 @@ How a call goes (:func:`call`):
      one shared ``httpx.Client`` per process and checks the status itself: the library only
      raises when a JSON body has a non-empty ``errors`` list, so a 429 with an empty body or a
      500 with an HTML body would otherwise come back as an empty success;
+2. take a token from the (seller, operation) bucket (:mod:`spapi_client.ratelimit`) at the last
+   moment, when the request is about to leave (``CheckedTransport(before_send=...)``): after the
+   client is built and after the LWA access token is had, which the first call of a process
+   fetches over the network. Amazon's bucket counts a request when it arrives; any delay between
+   our token and the request's departure that varies from one request to the next lets a request
+   arrive before Amazon's token for it, and with a burst of 1 that is a 429 (bench/bench_sync.py);
 3. on a transient failure (429, 500/502/503/504, time-out, connection error) retry with
    exponential back-off plus jitter, capped, at most ``SPAPI_MAX_ATTEMPTS`` attempts in all.
 
@@ -293,7 +298,8 @@ def check_status(
 class CheckedTransport:
     """Replaces the library's ``HttpxTransport`` on a client: sends through the shared pool with
     our time-out, turns network failures and non-2xx answers into typed errors, and keeps the
-    last raw answer (status, headers, body) for the caller to parse."""
+    last raw answer (status, headers, body) for the caller to parse. ``before_send`` runs just
+    before each request leaves (the rate limiter's token)."""
 
     def __init__(
         self,
@@ -303,6 +309,7 @@ class CheckedTransport:
         secrets: Iterable[str] = (),
         lwa: bool = False,
         expect_json: bool = True,
+        before_send: Callable[[], None] | None = None,
     ) -> None:
         self.operation = operation
         self.timeout = timeout
@@ -310,6 +317,7 @@ class CheckedTransport:
         self._secrets = tuple(s for s in secrets if s)
         self._lwa = lwa
         self._expect_json = expect_json
+        self._before_send = before_send
 
     def __repr__(self) -> str:
         return f"CheckedTransport(operation={self.operation!r})"
@@ -317,6 +325,8 @@ class CheckedTransport:
     def request(self, method, url, *, params=None, data=None, content=None, headers=None) -> httpx.Response:
         # The library sets "host" to endpoint[8:], which assumes https://; let httpx derive it.
         headers = {k: v for k, v in (headers or {}).items() if k.lower() != "host"}
+        if self._before_send is not None:
+            self._before_send()
         try:
             response = _http_client().request(
                 method, url, params=params, data=data, content=content, headers=headers, timeout=self.timeout
@@ -511,9 +521,11 @@ def _check_environment() -> None:
         raise SpapiConfigurationError("unset AWS_ENV: it points the library at Amazon's static sandbox")
 
 
-def build_client(conn: SpapiConnection, operation: str, *, marketplace_id: str | None = None):
+def build_client(conn: SpapiConnection, operation: str, *, marketplace_id: str | None = None,
+                 before_send: Callable[[], None] | None = None):
     """The library client for ``operation`` on behalf of ``conn``, talking to ``marketplace_id``'s
-    region (default: the connection's marketplace), with a :class:`CheckedTransport`."""
+    region (default: the connection's marketplace), with a :class:`CheckedTransport` that runs
+    ``before_send`` just before each request leaves."""
     try:
         api_class, extras = _OPERATION_APIS[operation]
     except KeyError:
@@ -530,7 +542,8 @@ def build_client(conn: SpapiConnection, operation: str, *, marketplace_id: str |
         **extras,
     )
     client._transport.close()
-    client._transport = CheckedTransport(operation=operation, timeout=config.timeout, secrets=(conn.refresh_token,))
+    client._transport = CheckedTransport(operation=operation, timeout=config.timeout, secrets=(conn.refresh_token,),
+                                         before_send=before_send)
     return client
 
 
@@ -633,10 +646,10 @@ def call(
     stats: CallStats | None = None,
     check: Callable[[SpapiResponse], None] | None = None,
 ) -> SpapiResponse:
-    """Run ``invoke(library_client)`` for ``operation``: paced by the (seller, operation) bucket,
-    checked, retried. Returns the raw answer (status, headers, parsed JSON body) for a parser.
-    ``check`` may raise a transient error for an answer that is a failure in disguise (a 429
-    inside a batch), which is then retried like any other.
+    """Run ``invoke(library_client)`` for ``operation``: paced by the (seller, operation) bucket
+    (its token taken as the request leaves), checked, retried. Returns the raw answer (status,
+    headers, parsed JSON body) for a parser. ``check`` may raise a transient error for an answer
+    that is a failure in disguise (a 429 inside a batch), which is then retried like any other.
 
     Raises a :class:`~spapi_client.errors.SpapiError`; its ``attempts`` says how many were made."""
     config = get_config()
@@ -644,9 +657,11 @@ def call(
     tracked = stats if stats is not None else CallStats()
     attempts_before = tracked.attempts
 
-    def attempt() -> SpapiResponse:
+    def take_token() -> None:
         tracked.rate_wait_seconds += limiter.acquire(conn.seller_id, operation)
-        client = build_client(conn, operation, marketplace_id=marketplace_id)
+
+    def attempt() -> SpapiResponse:
+        client = build_client(conn, operation, marketplace_id=marketplace_id, before_send=take_token)
         transport: CheckedTransport = client._transport
         try:
             invoke(client)

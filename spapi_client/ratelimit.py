@@ -17,6 +17,14 @@ would exceed the maximum wait (:class:`~spapi_client.errors.SpapiRateLimitTimeou
 ``SPAPI_RATE_SPEEDUP`` multiplies every rate (bursts are unchanged): tests and benchmarks run
 the plans 50× faster against the fake server, which enforces the same factor.
 
+Our buckets refill :data:`PACING_MARGIN` (3 %) slower than Amazon's (``get_limiter``; the
+classes themselves are exact, as the fake server uses them). Amazon counts a request when it
+arrives, we count it when it leaves: when a request travels faster than the one before it, it
+reaches Amazon early, and once the bucket is drained (a long sync) early means 429 — at once with
+a burst of 1 (``getItemOffersBatch``). The margin absorbs up to ``margin / rate`` of such jitter
+(300 ms at 0.1/s, 15 ms at 2/s) for 3 % of the throughput; a 429 costs a whole token and a
+back-off (bench/bench_sync.py measures both).
+
 A smaller ``x-amzn-RateLimit-Limit`` seen in an answer is stored per bucket
 (:meth:`note_rate_limit`) and used instead of the plan's rate until an answer says otherwise
 (or for an hour). Amazon sends the header on some answers only, never on a 429.
@@ -40,6 +48,7 @@ from .errors import SpapiConfigurationError, SpapiConnectionError, SpapiRateLimi
 
 __all__ = [
     "USAGE_PLANS",
+    "PACING_MARGIN",
     "RATE_OVERRIDE_TTL_SECONDS",
     "TokenBucket",
     "RedisTokenBucket",
@@ -64,19 +73,23 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getListingsRestrictions": (5, 10),
 }
 
+# Our buckets refill this fraction slower than Amazon's (see the module doc).
+PACING_MARGIN = 0.03
+
 # A reduced rate learnt from x-amzn-RateLimit-Limit is forgotten after this long without being
 # seen again (Amazon may have raised it back in the meantime).
 RATE_OVERRIDE_TTL_SECONDS = 3600
 
 # KEYS[1] bucket hash {tokens, ts}; KEYS[2] reduced rate learnt from Amazon (plain rate/s).
-# ARGV: plan rate/s, burst, speed-up. Returns the wait in seconds as a string ("0" = granted).
+# ARGV: plan rate/s, burst, pace (speed-up less margin). Returns the wait in seconds as a string
+# ("0" = granted).
 _TAKE_SCRIPT = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local speedup = tonumber(ARGV[3])
+local pace = tonumber(ARGV[3])
 local learnt = tonumber(redis.call('GET', KEYS[2]))
 if learnt and learnt > 0 and learnt < rate then rate = learnt end
-rate = rate * speedup
+rate = rate * pace
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -120,6 +133,7 @@ def _plan(plans: Mapping[str, tuple[float, int]], operation: str) -> tuple[float
 
 class TokenBucket(Protocol):
     speedup: float
+    margin: float
 
     def try_acquire(self, seller_id: str, operation: str) -> float:
         """Take a token: 0.0 when granted, else the seconds until one will be there."""
@@ -131,18 +145,31 @@ class TokenBucket(Protocol):
         """Remember Amazon's ``x-amzn-RateLimit-Limit`` for this bucket when below the plan."""
 
     def effective_rate(self, seller_id: str, operation: str) -> float:
-        """Requests per second this bucket refills at now (speed-up included)."""
+        """Requests per second this bucket refills at now (speed-up and margin included)."""
 
     def reset(self) -> None:
         """Forget every bucket (tests)."""
+
+
+def _checked_margin(margin: float) -> float:
+    margin = float(margin)
+    if not 0 <= margin < 1:
+        raise ValueError(f"margin must be in [0, 1), got {margin}")
+    return margin
 
 
 class _BlockingMixin:
     """``acquire`` on top of ``try_acquire``: sleep the wait the bucket names, within a bound."""
 
     speedup: float
+    margin: float
     max_wait: float
     sleep: Callable[[float], None] = staticmethod(time.sleep)
+
+    @property
+    def _pace(self) -> float:
+        """What a plan's rate is multiplied by: the speed-up, less the margin."""
+        return self.speedup * (1.0 - self.margin)
 
     def try_acquire(self, seller_id: str, operation: str) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -175,6 +202,7 @@ class RedisTokenBucket(_BlockingMixin):
         url: str,
         *,
         speedup: float = 1.0,
+        margin: float = 0.0,
         prefix: str = "spapi:rl",
         max_wait: float = 90.0,
         plans: Mapping[str, tuple[float, int]] | None = None,
@@ -183,6 +211,7 @@ class RedisTokenBucket(_BlockingMixin):
 
         self.url = url
         self.speedup = float(speedup)
+        self.margin = _checked_margin(margin)
         self.prefix = prefix
         self.max_wait = float(max_wait)
         self.plans = dict(plans or USAGE_PLANS)
@@ -202,7 +231,7 @@ class RedisTokenBucket(_BlockingMixin):
         import redis
 
         try:
-            wait = self._take(keys=self._keys(seller_id, operation), args=[repr(rate), burst, repr(self.speedup)])
+            wait = self._take(keys=self._keys(seller_id, operation), args=[repr(rate), burst, repr(self._pace)])
         except redis.RedisError as exc:
             raise SpapiConnectionError(
                 f"{operation}: rate-limit store unavailable ({type(exc).__name__})", operation=operation
@@ -228,7 +257,7 @@ class RedisTokenBucket(_BlockingMixin):
         plan_rate, _burst = _plan(self.plans, operation)
         raw = self._redis.get(self._keys(seller_id, operation)[1])
         learnt = parse_rate_limit_header(raw.decode() if raw else None)
-        return (min(plan_rate, learnt) if learnt else plan_rate) * self.speedup
+        return (min(plan_rate, learnt) if learnt else plan_rate) * self._pace
 
     def reset(self) -> None:
         keys = list(self._redis.scan_iter(match=f"{self.prefix}:*", count=500))
@@ -243,11 +272,13 @@ class InProcessTokenBucket(_BlockingMixin):
         self,
         *,
         speedup: float = 1.0,
+        margin: float = 0.0,
         max_wait: float = 90.0,
         plans: Mapping[str, tuple[float, int]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.speedup = float(speedup)
+        self.margin = _checked_margin(margin)
         self.max_wait = float(max_wait)
         self.plans = dict(plans or USAGE_PLANS)
         self._clock = clock
@@ -261,8 +292,8 @@ class InProcessTokenBucket(_BlockingMixin):
     def _rate(self, key: tuple[str, str], plan_rate: float, now: float) -> float:
         learnt = self._learnt.get(key)
         if learnt and learnt[1] > now and learnt[0] < plan_rate:
-            return learnt[0] * self.speedup
-        return plan_rate * self.speedup
+            return learnt[0] * self._pace
+        return plan_rate * self._pace
 
     def try_acquire(self, seller_id: str, operation: str) -> float:
         plan_rate, burst = _plan(self.plans, operation)
@@ -307,7 +338,8 @@ _limiters_lock = threading.Lock()
 
 def get_limiter() -> TokenBucket:
     """The process's bucket for the current settings: Redis when ``REDIS_URL`` is set, else an
-    in-process one. One instance per (pid, settings) — a forked worker gets its own client."""
+    in-process one, refilling :data:`PACING_MARGIN` slower than Amazon's. One instance per (pid,
+    settings) — a forked worker gets its own client."""
     from .config import get_config
 
     config = get_config()
@@ -321,11 +353,13 @@ def get_limiter() -> TokenBucket:
                     limiter = RedisTokenBucket(
                         config.redis_url,
                         speedup=config.rate_speedup,
+                        margin=PACING_MARGIN,
                         prefix=config.ratelimit_prefix,
                         max_wait=config.rate_max_wait,
                     )
                 else:
-                    limiter = InProcessTokenBucket(speedup=config.rate_speedup, max_wait=config.rate_max_wait)
+                    limiter = InProcessTokenBucket(speedup=config.rate_speedup, margin=PACING_MARGIN,
+                                                   max_wait=config.rate_max_wait)
                 _limiters[key] = limiter
     return limiter
 

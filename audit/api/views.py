@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from itertools import islice
 
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
@@ -19,7 +22,7 @@ from audit.models import AuditEvent
 from audit.selectors import audit_verify
 from authorizations.visibility import audit_events_visible_to
 from brands.selectors import is_ops
-from config.csvstream import CSVRenderer, csv_response
+from config.csvstream import CSVRenderer, csv_rows
 from config.errors import NotAllowed
 from config.rest import NewestFirstCursorPagination
 
@@ -27,6 +30,19 @@ from .serializers import AuditEventSerializer, VerifyResultSerializer
 
 CSV_COLUMNS = ["id", "at", "actor", "source", "action", "object_type", "object_id", "brand_id", "seller_id",
                "before", "after", "reason", "request_id", "ip", "stream", "seq", "hash"]
+
+
+# The export reads EXPORT_FETCH_ROWS rows per round trip (a server-side cursor: memory stays
+# flat whatever the size) and hands the web server LINES_PER_CHUNK lines at a time: one write
+# per line cost more than formatting the line.
+EXPORT_FETCH_ROWS = 5000
+LINES_PER_CHUNK = 1000
+
+
+def _in_chunks(lines: Iterator[str]) -> Iterator[str]:
+    """The same text as ``lines``, joined LINES_PER_CHUNK lines at a time."""
+    while chunk := "".join(islice(lines, LINES_PER_CHUNK)):
+        yield chunk
 
 
 class _TimeField(IsoDateTimeField):
@@ -98,8 +114,10 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             queryset = self.filter_queryset(self.get_queryset()).order_by("-at", "-id")
             # Client addresses are for ops staff only, as in the JSON events.
             columns = CSV_COLUMNS if is_ops(request.user) else [c for c in CSV_COLUMNS if c != "ip"]
-            rows = queryset.values_list(*columns).iterator(chunk_size=2000)
-            return csv_response(columns, rows, "audit-events.csv")
+            rows = queryset.values_list(*columns).iterator(chunk_size=EXPORT_FETCH_ROWS)
+            response = StreamingHttpResponse(_in_chunks(csv_rows(columns, rows)), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
+            return response
         return super().list(request, *args, **kwargs)
 
     @extend_schema(responses={200: VerifyResultSerializer})

@@ -5,7 +5,8 @@ files' sandbox examples), Amazon's token buckets per (selling partner, operation
 same speed-up factor as the client, Amazon's 429 body, and fault injection.
 
 Run it: ``python manage.py fake_spapi --port 8100 --scenario path.json --speedup 50``; or in a
-test: ``fake = FakeSpapi(scenario, speedup=50).start(); fake.url; fake.stop()``.
+test: ``fake = FakeSpapi(scenario, speedup=50).start(); fake.url; fake.stop()``, with the app
+pointed at it by ``fake.app_settings()`` (the tests' ``fake_spapi_live`` fixture does both).
 
 Endpoints
 - ``POST /auth/o2/token`` — LWA: ``grant_type=authorization_code`` (code from the consent
@@ -77,6 +78,9 @@ FAULT_KINDS = ("429", "429empty", "html500", "500", "503", "timeout", "malformed
 LWA = "lwa"
 DOCUMENT_DOWNLOAD = "documentDownload"
 SUPPORTED_REPORT_TYPES = {"GET_V2_SELLER_PERFORMANCE_REPORT"}
+# What app_settings() names when the scenario has no "lwa" block (the fake then accepts any).
+DEFAULT_LWA = {"client_id": "amzn1.application-oa2-client.fake", "client_secret": "fake-lwa-client-secret",
+               "app_id": "amzn1.sp.solution.fake-app"}
 ACCESS_TOKEN_SECONDS = 3600
 
 # marketplace id -> (country code, name, currency, language, domain)
@@ -197,7 +201,7 @@ class FakeState:
         self.load(scenario)
 
     # -- setup --
-    def load(self, scenario: dict[str, Any]) -> None:
+    def load(self, scenario: str | Path | dict[str, Any]) -> None:
         with self.lock:
             self.scenario = load_scenario(scenario)
             self.refresh_tokens = {s["refresh_token"]: sid for sid, s in self.scenario["sellers"].items()}
@@ -421,7 +425,27 @@ class FakeSpapi:
     def consent_url(self) -> str:
         return f"{self.url}/apps/authorize/consent"
 
+    def app_settings(self) -> dict[str, Any]:
+        """The Django settings that point the app at this server: endpoint, LWA token and consent
+        URLs, the scenario's LWA client and application id, and this server's rate speed-up (the
+        client's buckets must run at the fake's pace). Environment variables of the same names do
+        the same for another process."""
+        lwa = {**DEFAULT_LWA, **(self.state.scenario.get("lwa") or {})}
+        return {
+            "SPAPI_ENDPOINT": self.url,
+            "SPAPI_LWA_TOKEN_URL": self.lwa_token_url,
+            "SPAPI_CONSENT_URL": self.consent_url,
+            "SPAPI_LWA_CLIENT_ID": lwa["client_id"],
+            "SPAPI_LWA_CLIENT_SECRET": lwa["client_secret"],
+            "SPAPI_APP_ID": lwa["app_id"],
+            "SPAPI_RATE_SPEEDUP": self.speedup,
+        }
+
     # -- in-process control (same as the /_fake endpoints) --
+    def load(self, scenario: str | Path | dict[str, Any]) -> None:
+        """Replace the world (and reset buckets, faults, counters, reports)."""
+        self.state.load(scenario)
+
     def inject_fault(self, operation: str, kind: str, count: int = 1, delay: float | None = None) -> None:
         self.state.add_fault(operation, kind, count, delay)
 

@@ -1,23 +1,16 @@
 """The demo world: ``manage.py demo --no-serve`` loads what README and scenario.json promise,
-once, with a verifiable audit chain and working logins.
-
-Loading the world takes seconds, so it is loaded once for the module — through the real
-``demo`` command — inside a transaction that is rolled back when the module is done.
+once, with a verifiable audit chain and working logins (``demo_world``: conftest.py).
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
-import time
-from contextlib import contextmanager
 from io import StringIO
-from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import transaction
 from django.db.models import Count
 from django.test import Client
 from django.utils import timezone
@@ -32,23 +25,6 @@ from demo.world import load_scenario, load_world, logins
 from sellers.models import AccountStatus, Participation, Seller, SellerConnection, SellerMembership
 
 SCENARIO = load_scenario()
-
-
-@contextmanager
-def rolled_back():
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
-
-
-@pytest.fixture(scope="module")
-def demo_world(django_db_setup, django_db_blocker):
-    """``manage.py demo --no-serve`` run once on the empty test database."""
-    with django_db_blocker.unblock(), rolled_back():
-        out = StringIO()
-        started = time.perf_counter()
-        call_command("demo", "--no-serve", stdout=out)
-        yield SimpleNamespace(output=out.getvalue(), seconds=time.perf_counter() - started)
 
 
 def brand(key: str) -> Brand:

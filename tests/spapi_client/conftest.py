@@ -60,13 +60,9 @@ def fake():
 
 
 def point_at(settings, server: FakeSpapi) -> None:
-    lwa = SCENARIO["lwa"]
-    settings.SPAPI_ENDPOINT = server.url
-    settings.SPAPI_LWA_TOKEN_URL = server.lwa_token_url
-    settings.SPAPI_CONSENT_URL = server.consent_url
-    settings.SPAPI_LWA_CLIENT_ID = lwa["client_id"]
-    settings.SPAPI_LWA_CLIENT_SECRET = lwa["client_secret"]
-    settings.SPAPI_APP_ID = lwa["app_id"]
+    """The app's SP-API settings → ``server`` (URLs, LWA client, its rate speed-up)."""
+    for name, value in server.app_settings().items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +71,6 @@ def spapi_settings(settings, fake):
 
     point_at(settings, fake)
     settings.SITE_URL = "http://testserver.local"
-    settings.SPAPI_RATE_SPEEDUP = SPEEDUP
     settings.SPAPI_MAX_ATTEMPTS = 4
     settings.SPAPI_BACKOFF_INITIAL = 0.01
     settings.SPAPI_BACKOFF_MAX = 0.05

@@ -30,23 +30,27 @@ def access_token(fake, seller_id: str = HEALTHY) -> str:
     return answer.json()["access_token"]
 
 
-def test_over_the_bucket_the_fake_answers_amazons_429(fake):
-    token = access_token(fake)
-    url = f"{fake.url}/batches/products/pricing/v0/itemOffers"
-    body = {"requests": [{"uri": "/products/pricing/v0/items/B0ACME0001/offers", "method": "GET",
-                          "MarketplaceId": US, "ItemCondition": "New"}]}
+def test_over_the_bucket_the_fake_answers_amazons_429():
+    # given: getItemOffersBatch at 0.1/s × 5, burst 1 — a token every 2 s, so that two requests
+    # in a row are within one even on a busy machine
+    speedup = 5
+    with FakeSpapi(SCENARIO, speedup=speedup) as fake:
+        token = access_token(fake)
+        url = f"{fake.url}/batches/products/pricing/v0/itemOffers"
+        body = {"requests": [{"uri": "/products/pricing/v0/items/B0ACME0001/offers", "method": "GET",
+                              "MarketplaceId": US, "ItemCondition": "New"}]}
 
-    first = httpx.post(url, json=body, headers={"x-amz-access-token": token})
-    second = httpx.post(url, json=body, headers={"x-amz-access-token": token})  # burst 1
+        first = httpx.post(url, json=body, headers={"x-amz-access-token": token})
+        second = httpx.post(url, json=body, headers={"x-amz-access-token": token})  # burst 1
 
-    assert first.status_code == 200 and first.headers["x-amzn-RateLimit-Limit"] == "0.1"
-    assert second.status_code == 429 and second.content == QUOTA_EXCEEDED_BODY
-    assert second.content == (b'{"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota for the '
-                              b'requested resource.","details":""}]}')
-    assert "x-amzn-RateLimit-Limit" not in second.headers
-    assert fake.stats()["getItemOffersBatch"] == {"served": 1, "throttled": 1, "faulted": 0}
-    time.sleep(1 / (0.1 * SPEEDUP))
-    assert httpx.post(url, json=body, headers={"x-amz-access-token": token}).status_code == 200
+        assert first.status_code == 200 and first.headers["x-amzn-RateLimit-Limit"] == "0.1"
+        assert second.status_code == 429 and second.content == QUOTA_EXCEEDED_BODY
+        assert second.content == (b'{"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota for the '
+                                  b'requested resource.","details":""}]}')
+        assert "x-amzn-RateLimit-Limit" not in second.headers
+        assert fake.stats()["getItemOffersBatch"] == {"served": 1, "throttled": 1, "faulted": 0}
+        time.sleep(1 / (0.1 * speedup))
+        assert httpx.post(url, json=body, headers={"x-amz-access-token": token}).status_code == 200
 
 
 def test_host_header_and_extra_marketplace_parameters_are_ignored(fake):

@@ -55,6 +55,30 @@ def test_speedup_multiplies_rates_not_bursts():
     assert bucket.effective_rate(SELLER, "createReport") == pytest.approx(0.0167 * 50)
 
 
+def test_a_margin_slows_the_refill_not_the_burst():
+    clock = Clock()
+    bucket = InProcessTokenBucket(speedup=1, margin=0.2, clock=clock)
+
+    assert [bucket.try_acquire(SELLER, "searchCatalogItems") for _ in range(2)] == [0, 0]  # burst 2
+    assert bucket.try_acquire(SELLER, "searchCatalogItems") == pytest.approx(1 / (2 * 0.8))
+    assert bucket.effective_rate(SELLER, "searchCatalogItems") == pytest.approx(1.6)
+    with pytest.raises(ValueError):
+        InProcessTokenBucket(margin=1)
+
+
+def test_the_clients_limiter_refills_a_margin_slower_than_amazons_bucket(settings):
+    # given: Amazon's bucket (the fake uses the exact one) and ours, at the same speed-up
+    settings.SPAPI_RATE_SPEEDUP = 50
+    settings.REDIS_URL = ""
+    amazon = InProcessTokenBucket(speedup=50)
+    ours = ratelimit.get_limiter()
+
+    # then
+    assert 0 < ratelimit.PACING_MARGIN < 0.1
+    assert ours.effective_rate(SELLER, "getItemOffersBatch") == pytest.approx(
+        amazon.effective_rate(SELLER, "getItemOffersBatch") * (1 - ratelimit.PACING_MARGIN))
+
+
 def test_a_smaller_learnt_rate_is_used_until_amazon_says_otherwise():
     bucket = InProcessTokenBucket(speedup=1, clock=Clock())
 
@@ -83,6 +107,7 @@ def test_acquire_sleeps_until_a_token_and_bounds_the_wait():
 
 def test_the_limiter_is_redis_when_configured_else_in_process(settings, redis_url):
     assert isinstance(ratelimit.get_limiter(), RedisTokenBucket)
+    assert ratelimit.get_limiter().margin == ratelimit.PACING_MARGIN
     settings.REDIS_URL = ""
     assert isinstance(ratelimit.get_limiter(), InProcessTokenBucket)
 
@@ -123,18 +148,22 @@ def test_two_processes_together_never_exceed_burst_plus_rate(redis_url):
     speedup, duration = 100.0, 2.0
     rate, burst = 2 * speedup, 2
     context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    start_at = time.time() + 1.5  # both processes are up and waiting by then
+    ready, go, results = context.Queue(), context.Queue(), context.Queue()
     workers = [
-        context.Process(target=hammer, args=(redis_url, prefix, SELLER, "searchCatalogItems", speedup, start_at,
+        context.Process(target=hammer, args=(redis_url, prefix, SELLER, "searchCatalogItems", speedup, ready, go,
                                              duration, results))
         for _ in range(2)
     ]
 
-    # when
+    # when: both start together, once both are up (spawning takes seconds on a busy machine)
     for worker in workers:
         worker.start()
     try:
+        for _ in workers:
+            ready.get(timeout=60)
+        start_at = time.time() + 0.2
+        for _ in workers:
+            go.put(start_at)
         per_process = [results.get(timeout=30) for _ in workers]
     finally:
         for worker in workers:

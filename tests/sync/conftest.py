@@ -52,15 +52,10 @@ def refresh_token(seller_id: str) -> str:
     return SCENARIO["sellers"][seller_id]["refresh_token"]
 
 
-def point_at(settings, server: FakeSpapi, *, speedup: float = SPEEDUP) -> None:
-    lwa = SCENARIO["lwa"]
-    settings.SPAPI_ENDPOINT = server.url
-    settings.SPAPI_LWA_TOKEN_URL = server.lwa_token_url
-    settings.SPAPI_CONSENT_URL = server.consent_url
-    settings.SPAPI_LWA_CLIENT_ID = lwa["client_id"]
-    settings.SPAPI_LWA_CLIENT_SECRET = lwa["client_secret"]
-    settings.SPAPI_APP_ID = lwa["app_id"]
-    settings.SPAPI_RATE_SPEEDUP = speedup
+def point_at(settings, server: FakeSpapi) -> None:
+    """The app's SP-API settings → ``server`` (URLs, LWA client, its rate speed-up)."""
+    for name, value in server.app_settings().items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,7 @@
 """``python manage.py fake_spapi --port 8100 --scenario path.json --speedup 50``: run the fake
-SP-API server in the foreground until interrupted. Point the app at it with
-``SPAPI_ENDPOINT=http://127.0.0.1:8100``, ``SPAPI_LWA_TOKEN_URL=http://127.0.0.1:8100/auth/o2/token``
-and ``SPAPI_CONSENT_URL=http://127.0.0.1:8100/apps/authorize/consent``, the LWA client id/secret
-and app id of the scenario's ``lwa`` block, and the same ``SPAPI_RATE_SPEEDUP``."""
+SP-API server in the foreground until interrupted. It prints the environment that points the app
+at it (``SPAPI_ENDPOINT``, ``SPAPI_LWA_TOKEN_URL``, ``SPAPI_CONSENT_URL``, the LWA client id and
+secret and the app id of the scenario's ``lwa`` block, and the same ``SPAPI_RATE_SPEEDUP``)."""
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
@@ -37,6 +36,9 @@ class Command(BaseCommand):
             f"fake SP-API on http://{options['host']}:{options['port']} "
             f"(scenario {options['scenario']}, speed-up {speedup:g}); Ctrl-C stops it"
         )
+        self.stdout.write("Point the app at it with:")
+        for name, value in fake.app_settings().items():
+            self.stdout.write(f"  {name}={value:g}" if isinstance(value, float) else f"  {name}={value}")
         try:
             fake.serve_forever()
         except KeyboardInterrupt:
