@@ -9,9 +9,18 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 FAKE_SPAPI_SPEEDUP = 50  # Amazon's rate limits × 50, on the fake and in the client alike
 
 
+# Tests that fork processes racing on the database: they run first, in a process that has not yet
+# started a live server thread or a browser (forked after those, racers lost their connections).
+FORKING_MODULES = ("tests/authorizations/test_race.py", "tests/brands/test_races.py",
+                   "tests/sync/test_concurrent_workers.py")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``postgres`` need PostgreSQL's locks and triggers: skip them on SQLite."""
+    """Forking tests first; tests marked ``postgres`` need PostgreSQL's locks and triggers: skip
+    them on SQLite."""
     from django.conf import settings
+
+    items.sort(key=lambda item: not item.nodeid.startswith(FORKING_MODULES))
 
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         return
