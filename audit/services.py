@@ -137,15 +137,14 @@ def record_many(actor: Actor, specs: Iterable[EventSpec], *, at: datetime | None
     by_stream: dict[str, list[EventSpec]] = defaultdict(list)
     for spec in specs:
         by_stream[stream_for(spec)].append(spec)
-    heads = _lock_heads(by_stream)
+    heads, txid = _lock_heads_and_txid(by_stream)
     # A time of our own is taken under the heads' locks: a stream's times then follow its seqs.
     at = at or timezone.now()
     ip = _normal_ip(actor.ip)
-    txid = current_txid()
     user_id, name_, source, request_id = actor.user_id, actor.name[:150], actor.source, actor.request_id[:64]
     records: list[tuple] = []  # _EVENT_COLUMNS order: HASH_FIELDS, then prev_hash, hash, txid
-    for name, head in heads.items():
-        seq, prev = head.last_seq, head.last_hash
+    moved: dict[str, tuple[int, str]] = {}  # stream -> its new head (seq, hash)
+    for name, (seq, prev) in heads.items():
         for spec in by_stream[name]:
             seq += 1
             values = (name, seq, at, user_id, name_, source, request_id, ip, spec.object_type, spec.object_id,
@@ -153,8 +152,29 @@ def record_many(actor: Actor, specs: Iterable[EventSpec], *, at: datetime | None
             digest = chain_hash(prev, event_content(values))
             records.append((*values, prev, digest, txid))
             prev = digest
-        AuditStream.objects.filter(name=name).update(last_seq=seq, last_hash=prev)
-    return _insert_events(records)
+        moved[name] = (seq, prev)
+    return _insert_events(records, moved)
+
+
+def _lock_heads_and_txid(names: Iterable[str]) -> tuple[dict[str, tuple[int, str]], int | None]:
+    """Lock the streams' heads (created if missing), in name order, and read each one's (seq,
+    hash) and the transaction's id (on PostgreSQL; None elsewhere: SQLite has one writer at a
+    time). On PostgreSQL one round trip: the insert of missing heads and the locking read go as
+    one query string, the txid read with the heads."""
+    names = sorted(set(names))
+    if connection.vendor != "postgresql":
+        return {name: (h.last_seq, h.last_hash) for name, h in _lock_heads(names).items()}, None
+    table = AuditStream._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (name, last_seq, last_hash, pruned_through_seq, pruned_through_hash) "
+            f"SELECT unnest(%s::text[]), 0, '', 0, '' ON CONFLICT (name) DO NOTHING; "
+            f"SELECT name, last_seq, last_hash, txid_current() FROM {table} WHERE name = ANY(%s::text[]) "
+            f"ORDER BY name FOR UPDATE",
+            [names, names],
+        )
+        rows = cursor.fetchall()
+    return {name: (seq, digest) for name, seq, digest, _txid in rows}, rows[0][3]
 
 
 _EVENT_COLUMNS = (*HASH_FIELDS, "prev_hash", "hash", "txid")
@@ -162,22 +182,26 @@ if [f.attname for f in AuditEvent._meta.concrete_fields] != ["id", *_EVENT_COLUM
     raise ImproperlyConfigured("audit.services: AuditEvent's columns no longer follow HASH_FIELDS' order")
 
 
-def _insert_events(records: list[tuple]) -> list[AuditEvent]:
+def _insert_events(records: list[tuple], moved: dict[str, tuple[int, str]]) -> list[AuditEvent]:
+    """Write the events and move their streams' heads to ``moved`` (stream -> (seq, hash))."""
     if connection.vendor != "postgresql":
+        for name, (seq, digest) in moved.items():
+            AuditStream.objects.filter(name=name).update(last_seq=seq, last_hash=digest)
         events = [AuditEvent(**dict(zip(_EVENT_COLUMNS, record))) for record in records]
         AuditEvent.objects.bulk_create(events, batch_size=2000)
         return events
-    # PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), the values the events share (time,
-    # actor, request, transaction) passed once. The ORM's bulk_create spent longer preparing 20
-    # fields per event than PostgreSQL spent storing them; before/after go as the JSON text
-    # already built for the hash.
+    # PostgreSQL: one statement, INSERT ... SELECT FROM unnest(arrays) with the values the events
+    # share (time, actor, request, transaction) passed once, and the heads' UPDATE in the same
+    # statement. The ORM's bulk_create spent longer preparing 20 fields per event than
+    # PostgreSQL spent storing them; before/after go as the JSON text already built for the hash.
     first = records[0]
     arrays = [[r[i] for r in records] for i in _VARYING]
     for i, column in enumerate(_VARYING):
         if _EVENT_COLUMNS[column] in ("before", "after"):
             arrays[i] = [_json_text(value) for value in arrays[i]]
+    heads = [list(moved), [seq for seq, _digest in moved.values()], [digest for _seq, digest in moved.values()]]
     with connection.cursor() as cursor:
-        cursor.execute(_insert_events_sql(), [first[i] for i in _SHARED] + arrays)
+        cursor.execute(_insert_events_sql(), heads + [first[i] for i in _SHARED] + arrays)
         ids = {(stream, seq): event_id for event_id, stream, seq in cursor.fetchall()}
     return [AuditEvent.from_db(DEFAULT_DB_ALIAS, _ALL_COLUMNS, (ids[record[0], record[1]], *record))
             for record in records]
@@ -201,7 +225,9 @@ def _insert_events_sql() -> str:
         else:
             select.append(f"x.{column}")
     types = ["text" if c in ("before", "after") else fields[c].db_type(connection) for c in varying]
-    return (f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_EVENT_COLUMNS)}) "
+    return (f"WITH moved AS (UPDATE {AuditStream._meta.db_table} h SET last_seq = m.seq, last_hash = m.hash "
+            f"FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS m(name, seq, hash) WHERE h.name = m.name) "
+            f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_EVENT_COLUMNS)}) "
             f"SELECT {', '.join(select)} FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) "
             f"AS x({', '.join(varying)}) RETURNING id, stream, seq")
 
@@ -212,15 +238,6 @@ _ALL_COLUMNS = ["id", *_EVENT_COLUMNS]
 def _json_text(value: Any) -> str | None:
     """JSON for a jsonb column; None is SQL NULL, as the model's JSONField stores it."""
     return None if value is None else canonical_json(value)
-
-
-def current_txid() -> int | None:
-    """The current transaction's id on PostgreSQL (None elsewhere: SQLite has one writer at a time)."""
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT txid_current()")
-        return cursor.fetchone()[0]
 
 
 def _lock_heads(names: Iterable[str]) -> dict[str, AuditStream]:

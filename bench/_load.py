@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 TIMEOUT = 10.0
 
@@ -34,7 +34,7 @@ class Outcome:
     sent: int = 0
     generator_cpu: float = 0.0  # CPU seconds the generator itself used
 
-    def merge(self, other: "Outcome") -> None:
+    def merge(self, other: Outcome) -> None:
         self.latencies += other.latencies
         self.errors += other.errors
         for code, n in other.statuses.items():
@@ -63,7 +63,7 @@ async def _one(port: int, payload: bytes) -> int:
 async def _timed(port: int, payload: bytes, start: float, outcome: Outcome) -> None:
     try:
         status = await asyncio.wait_for(_one(port, payload), TIMEOUT)
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         status = 0
     done = time.perf_counter()
     outcome.statuses[status] = outcome.statuses.get(status, 0) + 1

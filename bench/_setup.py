@@ -10,8 +10,8 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent

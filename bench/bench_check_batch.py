@@ -17,7 +17,16 @@ import os
 import random
 import time
 
-from _setup import clean_redis, load, machine, ms, percentiles, production_environment, scratch_database, table
+from _setup import (
+    clean_redis,
+    load,
+    machine,
+    ms,
+    percentiles,
+    production_environment,
+    scratch_database,
+    table,
+)
 
 
 def batches(world, size: int, count: int, seed: int) -> list[tuple[int, bytes]]:

@@ -29,8 +29,18 @@ import urllib.request
 from urllib.parse import urlencode
 
 from _load import Outcome, closed_loop, open_loop, request_bytes, wait_until_up
-from _setup import (ROOT, clean_redis, load, machine, ms, percentiles, production_environment, scratch_database,
-                    table)
+from _setup import (
+    ROOT,
+    clean_redis,
+    load,
+    machine,
+    ms,
+    percentiles,
+    production_environment,
+    scratch_database,
+    table,
+)
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -25,7 +25,13 @@ CHECKS = 5_000
 def build_world():
     from django.utils import timezone
 
-    from brands.models import Asin, AsinMarketplace, Brand, PresenceStatus, RegistryStatus
+    from brands.models import (
+        Asin,
+        AsinMarketplace,
+        Brand,
+        PresenceStatus,
+        RegistryStatus,
+    )
     from sellers import crypto
     from sellers.models import Participation, Seller, SellerConnection
 

@@ -32,12 +32,12 @@ MARKET_PERMS = {"US": "sell_in_us", "DE": "sell_in_de", "UK": "sell_in_uk", "JP"
 def load_guardian(world) -> tuple[dict[int, int], dict[str, object], int]:
     """Users per seller, the marketplace permissions, and one object permission per authorizing
     grant; returns (seller index -> user pk, marketplace -> Permission, object permissions)."""
+    from _world import _copy
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection, transaction
 
-    from _world import _copy
     from brands.models import Asin
 
     User = get_user_model()
@@ -98,7 +98,7 @@ def main() -> None:
         world = _world.build(brands=args.brands, asins=args.asins, sellers=args.sellers, grants=args.grants)
         built = time.perf_counter() - started
         started = time.perf_counter()
-        user_of, perms, granted = load_guardian(world)
+        user_of, _perms, granted = load_guardian(world)
         loaded = time.perf_counter() - started
         print(f"machine: {machine()}; world of {args.grants:,} grants in {built:.0f}s; {granted:,} guardian object "
               f"permissions loaded (COPY) in {loaded:.0f}s", flush=True)

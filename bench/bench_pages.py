@@ -22,13 +22,13 @@ MARKETS = ("US", "DE", "UK")
 
 
 def build(asins: int, others: int) -> tuple[int, object]:
+    from _world import _copy
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from _world import _copy
     from authorizations.models import AuthorizationRequest, UnauthorizedOffer
-    from brands.models import Asin, Brand, BrandMembership, RegistryStatus, Role
+    from brands.models import Brand, BrandMembership, RegistryStatus, Role
     from sellers.models import Participation, Seller
 
     now = timezone.now()
@@ -105,12 +105,14 @@ def main() -> None:
         samples: dict[str, list[float]] = {label: [] for label, _ in pages}
         queries: dict[str, int] = {}
         sizes: dict[str, int] = {}
+        slowest: dict[str, list[dict]] = {}
         for label, url in pages:
             response = client.get(url)
             assert response.status_code == 200, (url, response.status_code)
             with CaptureQueriesContext(connection) as captured:
                 response = client.get(url)
             queries[label], sizes[label] = len(captured), len(response.content)
+            slowest[label] = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:3]
         for n in range(args.requests):
             for label, url in pages if n % 2 == 0 else pages[::-1]:
                 start = time.perf_counter()
@@ -122,6 +124,10 @@ def main() -> None:
     print(table(["page", "queries", "p50 (ms)", "p90 (ms)", "p99 (ms)", "HTML (KiB)"], [
         [label, queries[label], ms(percentiles(v)["p50"]), ms(percentiles(v)["p90"]), ms(percentiles(v)["p99"]),
          f"{sizes[label] / 1024:.0f}"] for label, v in samples.items()]))
+    print("\nSlowest queries of each page (one request):")
+    for label, captured in slowest.items():
+        for query in captured:
+            print(f"- {label}: {float(query['time']) * 1000:.1f} ms  {query['sql'][:160]}")
 
 
 if __name__ == "__main__":

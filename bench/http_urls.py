@@ -1,14 +1,13 @@
 """The product's URLs plus the floor: a bare Django view (no DRF, no authentication, no
 throttle) that runs the check's single SQL query and returns the same JSON. It lives here, in
 bench/, never in the product."""
+import floor_sql
 from django.db import connection
 from django.http import JsonResponse
 from django.urls import path
 from django.utils import timezone
 
 from config.urls import urlpatterns as product_urlpatterns
-
-import floor_sql
 
 COMPACT = {"separators": (",", ":")}  # as DRF renders JSON
 
