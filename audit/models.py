@@ -75,9 +75,11 @@ class AuditEvent(models.Model):
             models.Index(fields=["-at", "-id"], name="audit_at_idx"),
             models.Index(fields=["brand_id", "-at", "-id"], name="audit_brand_at_idx"),
             models.Index(fields=["seller_id", "-at", "-id"], name="audit_seller_at_idx"),
-            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
-            models.Index(fields=["action", "-at"], name="audit_action_at_idx"),
-            models.Index(fields=["actor", "-at"], name="audit_actor_at_idx"),
+            # Each filter of the ops log leads an index that ends in the log's order (-at, -id),
+            # so a filtered page is an index range scan with no sort, at any depth.
+            models.Index(fields=["object_type", "object_id", "-at", "-id"], name="audit_object_at_idx"),
+            models.Index(fields=["action", "-at", "-id"], name="audit_action_at_id_idx"),
+            models.Index(fields=["actor", "-at", "-id"], name="audit_actor_at_id_idx"),
             models.Index(fields=["txid", "id"], condition=models.Q(object_type="grant"), name="audit_grant_feed_idx"),
         ]
 

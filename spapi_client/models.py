@@ -52,6 +52,9 @@ class SyncRun(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
+            # Ops' sync-runs page: newest first, optionally of one kind.
+            models.Index(fields=["-created_at"], name="syncrun_created_idx"),
+            models.Index(fields=["kind", "-created_at"], name="syncrun_kind_idx"),
             models.Index(fields=["status", "-created_at"], name="syncrun_status_idx"),
             models.Index(fields=["seller", "kind", "-created_at"], name="syncrun_seller_idx"),
             models.Index(fields=["brand", "kind", "-created_at"], name="syncrun_brand_idx"),
