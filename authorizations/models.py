@@ -2,7 +2,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
 
 
 class GrantStatus(models.TextChoices):
@@ -69,7 +69,7 @@ class Grant(models.Model):
 
 
 class RequestStatus(models.TextChoices):
-    PENDING = "PENDING", _("Pending")
+    PENDING = "PENDING", pgettext_lazy("authorization request status", "Pending")
     APPROVED = "APPROVED", _("Approved")
     REJECTED = "REJECTED", _("Rejected")
 

@@ -3,14 +3,14 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
 
 ASIN_REGEX = r"^[A-Z0-9]{10}$"
 GCID_REGEX = r"^[A-Za-z0-9]{16}$"
 
 
 class RegistryStatus(models.TextChoices):
-    PENDING = "PENDING", _("Pending")
+    PENDING = "PENDING", pgettext_lazy("brand registry status", "Pending")
     ACTIVE = "ACTIVE", _("Active")
     SUSPENDED = "SUSPENDED", _("Suspended")
     INACTIVE = "INACTIVE", _("Inactive")

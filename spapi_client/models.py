@@ -3,7 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
 
 
 class SyncKind(models.TextChoices):
@@ -20,7 +20,7 @@ class SyncKind(models.TextChoices):
 
 
 class SyncStatus(models.TextChoices):
-    PENDING = "PENDING", _("Pending")
+    PENDING = "PENDING", pgettext_lazy("sync run status", "Pending")
     RUNNING = "RUNNING", _("Running")
     SUCCESS = "SUCCESS", _("Succeeded")
     FAILURE = "FAILURE", _("Failed")

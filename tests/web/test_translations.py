@@ -45,6 +45,19 @@ def test_compiled_catalogue_matches_source(locale_dir):
     assert compiled == source, f"{locale_dir} is not compiled: run python3 dev.py messages"
 
 
+def test_a_string_reads_the_same_in_every_catalogue():
+    """Django merges the apps' catalogues into one: a msgid that two apps translate differently
+    shows whichever app loads first, on the other app's pages too (a request's "Pending" read as
+    a brand's "under review"). Words whose meaning differs by place carry a msgctxt instead."""
+    translations: dict[tuple[str, str], dict[str, str]] = {}
+    for locale_dir in CATALOGUES:
+        for entry in _po(locale_dir).translated_entries():
+            text = entry.msgstr or repr(sorted(entry.msgstr_plural.items()))
+            translations.setdefault(_key(entry), {})[str(locale_dir.relative_to(ROOT))] = text
+    differing = {key: where for key, where in translations.items() if len(set(where.values())) > 1}
+    assert not differing, f"translated differently by different apps: {differing}"
+
+
 def _extract(source_dir: Path, work: Path, *ignore: str) -> set[tuple[str, str]]:
     """Run makemessages over a copy of ``source_dir`` and return the msgids it finds."""
     copy = work / source_dir.name
