@@ -11,13 +11,14 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from brands import services
+from brands import import_jobs, services
 from brands.models import Asin, Brand
 from brands.selectors import asins_with_usage, brands_visible_to, brands_with_usage, is_ops
 from config.api_support import actor_of, get_visible, positive_int, query_text
 from config.errors import InvalidInput, NotAllowed
 from config.parsers import CSVTextParser
 from sellers.models import Seller
+from spapi_client.api import JobAcceptedSerializer
 
 from .serializers import (
     AsinSerializer, BrandCreateSerializer, BrandSerializer, BrandUpdateSerializer, ImportResultSerializer,
@@ -108,7 +109,10 @@ class BrandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     )
     @extend_schema(methods=["POST"], request={"application/json": {"type": "array", "items": {"type": "object"}},
                                               "text/csv": {"type": "string"}},
-                   parameters=[OpenApiParameter("partial", bool)], responses={201: ImportResultSerializer})
+                   parameters=[OpenApiParameter("partial", bool)],
+                   responses={201: ImportResultSerializer, 202: JobAcceptedSerializer},
+                   description="CSV of more than 1,000 lines: 202 with a job id (GET /api/v1/jobs/{job_id}); "
+                               "the job's result is the 201 body.")
     @action(detail=True, methods=["get", "post"], url_path="asins",
             parser_classes=[JSONParser, CSVTextParser], serializer_class=AsinSerializer)
     def asins(self, request, pk=None):
@@ -138,6 +142,12 @@ class BrandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if (request.content_type or "").split(";")[0].strip().lower() == CSVTextParser.media_type:
             # An empty body never reaches the parser: DRF hands over {} instead of "".
             csv_text = data if isinstance(data, str) else ""
+            if import_jobs.import_line_count(csv_text) > import_jobs.ASYNC_IMPORT_LINES:
+                # A large file is a background job, as on the web page: the worker reads it in
+                # one transaction while the caller polls GET /api/v1/jobs/{job_id}.
+                run = import_jobs.import_job_start(actor=actor, brand=brand, csv_text=csv_text, partial=partial,
+                                                   source_name="API")
+                return Response({"job_id": str(run.pk)}, status=status.HTTP_202_ACCEPTED)
             result = services.asins_import(actor=actor, brand=brand, csv_text=csv_text, partial=partial)
         else:
             if data is None:  # a JSON null: asins_import would take it for "no items argument" (a 500)

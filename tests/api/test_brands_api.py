@@ -452,6 +452,52 @@ def test_csv_import(api, world):
     assert sorted(pan.presences.values_list("marketplace_id", flat=True)) == ["DE", "US"]
 
 
+def _large_csv(n: int, bad_line: int | None = None) -> str:
+    lines = [f"B2{i:08d},,Bulk item {i},Kitchen,US" for i in range(n)]
+    if bad_line:
+        lines[bad_line - 2] = "NOT-AN-ASIN,,Bad,Kitchen,US"
+    return CSV_HEADER + "\n".join(lines) + "\n"
+
+
+def test_a_large_csv_import_answers_202_and_its_job_holds_the_result(api, world, django_capture_on_commit_callbacks):
+    # given: more lines than a request imports itself
+    client = api("owner_a")
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_csv(client, world.brand_a, _large_csv(1001))
+
+    # then: a job, which the owner polls; its result is what a small import answers
+    assert response.status_code == 202
+    job = client.get(f"/api/v1/jobs/{response.json()['job_id']}").json()
+    assert job["kind"] == "asin_import" and job["status"] == "SUCCESS"
+    assert len(job["result"]["created"]) == 1001 and job["result"]["errors"] == []
+    assert Asin.objects.filter(brand=world.brand_a, asin__startswith="B2").count() == 1001
+    assert AuditEvent.objects.filter(action="asin.created", brand_id=world.brand_a.pk).count() == 1001
+
+
+def test_a_large_csv_import_with_a_bad_line_imports_nothing_and_the_job_says_where(
+        api, world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_csv(api("owner_a"), world.brand_a, _large_csv(1200, bad_line=700))
+
+    assert response.status_code == 202
+    job = api("owner_a").get(f"/api/v1/jobs/{response.json()['job_id']}").json()
+    assert job["status"] == "FAILURE"
+    assert [(e["line"], e["field"]) for e in job["result"]["errors"]] == [(700, "asin")]
+    assert not Asin.objects.filter(asin__startswith="B2").exists()
+
+
+@pytest.mark.parametrize("role", ["viewer_a", "owner_b", "partner_s"])
+def test_a_large_csv_import_is_refused_before_anything_is_queued(api, world, role):
+    from spapi_client.models import SyncRun
+
+    response = post_csv(api(role), world.brand_a, _large_csv(1001))
+
+    assert response.status_code in (403, 404)
+    assert not SyncRun.objects.exists()
+
+
 def test_csv_import_accepts_a_bom_crlf_and_any_column_order(api, world):
     # given
     text = "\ufeffmarketplaces,asin,title,gcid,category\r\nUS,B0CSV00001,Pan,,Kitchen\r\n"
