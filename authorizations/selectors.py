@@ -80,7 +80,8 @@ def _check_batch_sql() -> str:
 CHECK_BATCH_QUERY = PreparedQuery("sellerauth_check_batch", ("text[]", "text[]", "text[]"), _check_batch_sql)
 
 
-def _verdict(row: tuple, now: dt.datetime) -> CheckResult:
+def verdict(row: Sequence[Any], now: dt.datetime) -> CheckResult:
+    """The answer a live grant's check row gives at ``now`` (row: the columns of ``_CHECK_FIELDS``)."""
     grant_id, status, valid_from, valid_until, registry_status = row[:5]
     brand_id = row[8]
     if valid_until is not None and valid_until <= now:
@@ -89,7 +90,7 @@ def _verdict(row: tuple, now: dt.datetime) -> CheckResult:
     return CheckResult(authorized, grant_id, status, valid_until, brand_id)
 
 
-def _best(results: Iterable[CheckResult]) -> CheckResult:
+def best(results: Iterable[CheckResult]) -> CheckResult:
     results = list(results)
     if not results:
         return NOT_AUTHORIZED
@@ -106,12 +107,12 @@ def check(*, seller_id: str, asin: str, marketplace: str, brand_ids: Collection[
     now = now or timezone.now()
     if PreparedQuery.available():
         rows = CHECK_QUERY.fetchall([seller_id, asin, marketplace, None if brand_ids is None else sorted(brand_ids)])
-        return _best(_verdict(row, now) for row in rows)
+        return best(verdict(row, now) for row in rows)
     query = Grant.objects.filter(seller__seller_id=seller_id, asin__asin=asin, marketplace_id=marketplace,
                                  status__in=LIVE_STATUS_VALUES)
     if brand_ids is not None:
         query = query.filter(brand_id__in=list(brand_ids))
-    return _best(_verdict(row, now) for row in query.order_by().values_list(*_CHECK_FIELDS))
+    return best(verdict(row, now) for row in query.order_by().values_list(*_CHECK_FIELDS))
 
 
 def check_batch(items: Sequence[tuple[str, str, str]], *,
@@ -145,7 +146,7 @@ def check_batch(items: Sequence[tuple[str, str, str]], *,
     for row in rows:
         key = (row[5], row[6], row[7])
         if key in wanted:
-            found.setdefault(key, []).append(_verdict(row, now))
+            found.setdefault(key, []).append(verdict(row, now))
     brand_ids = brand_ids or {}
 
     def candidates(item: tuple[str, str, str]) -> list[CheckResult]:
@@ -153,7 +154,7 @@ def check_batch(items: Sequence[tuple[str, str, str]], *,
         results = found.get(item, [])
         return results if allowed is None else [r for r in results if r.brand_id in allowed]
 
-    return [_best(candidates(item)) for item in items]
+    return [best(candidates(item)) for item in items]
 
 
 @dataclass

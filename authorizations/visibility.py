@@ -5,19 +5,22 @@ trail; partners see their own sellers' grants and requests; ops see everything (
 Anything else is invisible (404, never 403)."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from brands.models import Asin, Brand, BrandMembership
 from brands.selectors import is_ops
 from sellers.models import Seller, SellerMembership
 
-from .models import AuthorizationRequest, Grant
+from . import selectors
+from .models import LIVE_STATUS_VALUES, AuthorizationRequest, Grant
 from .selectors import PreparedQuery
 
 
@@ -101,14 +104,14 @@ def _check_scope_sql() -> str:
     groups = User.groups.through._meta.db_table
     return (
         f"SELECT EXISTS(SELECT 1 FROM {groups} ug JOIN {Group._meta.db_table} g ON g.id = ug.group_id "
-        f"              WHERE ug.user_id = u.id AND g.name = 'ops'), "
+        f"              WHERE ug.user_id = u.id AND g.name = 'ops') AS ops, "
         f"EXISTS(SELECT 1 FROM {SellerMembership._meta.db_table} m JOIN {Seller._meta.db_table} s ON s.id = m.seller_id "
-        f"       WHERE m.user_id = u.id AND s.seller_id = $2), "
+        f"       WHERE m.user_id = u.id AND s.seller_id = $2) AS partner, "
         f"EXISTS(SELECT 1 FROM {Asin._meta.db_table} a JOIN {BrandMembership._meta.db_table} bm ON bm.brand_id = a.brand_id "
-        f"       WHERE a.asin = $3 AND bm.user_id = u.id), "
+        f"       WHERE a.asin = $3 AND bm.user_id = u.id) AS member, "
         f"EXISTS(SELECT 1 FROM {Asin._meta.db_table} a WHERE a.asin = $3 AND NOT EXISTS("
         f"       SELECT 1 FROM {BrandMembership._meta.db_table} bm WHERE bm.brand_id = a.brand_id AND bm.user_id = u.id)) "
-        f"FROM {User._meta.db_table} u WHERE u.id = $1"
+        f"AS shared FROM {User._meta.db_table} u WHERE u.id = $1"
     )
 
 
@@ -138,6 +141,60 @@ def check_scope(user, *, seller_id: str, asin: str) -> CheckScope:
         .first()
     )
     return _scope_of(row, seller_id, asin)
+
+
+def _scoped_check_sql() -> str:
+    # The scope's row, then the live grants (at most a handful) of (seller, ASIN, marketplace),
+    # each with whether the caller is a member of its brand; none is read for a caller who may
+    # not ask. The grant columns follow selectors' check rows.
+    live = ", ".join(repr(v) for v in LIVE_STATUS_VALUES)
+    return (
+        f"SELECT sc.ops, sc.partner, sc.member, sc.shared, "
+        f"g.id, g.status, g.valid_from, g.valid_until, g.registry_status, $2::text, $3::text, $4::text, g.brand_id, g.own "
+        f"FROM ({_check_scope_sql()}) sc LEFT JOIN LATERAL ("
+        f"SELECT g.id, g.status, g.valid_from, g.valid_until, b.registry_status, g.brand_id, "
+        f"EXISTS(SELECT 1 FROM {BrandMembership._meta.db_table} bm WHERE bm.brand_id = g.brand_id AND bm.user_id = $1) AS own "
+        f"FROM {Grant._meta.db_table} g "
+        f"JOIN {Seller._meta.db_table} s ON s.id = g.seller_id "
+        f"JOIN {Asin._meta.db_table} a ON a.id = g.asin_id "
+        f"JOIN {Brand._meta.db_table} b ON b.id = g.brand_id "
+        f"WHERE s.seller_id = $2 AND a.asin = $3 AND g.marketplace_id = $4 AND g.status IN ({live}) "
+        f"AND (sc.ops OR sc.partner OR sc.member)) g ON true"
+    )
+
+
+# scoped_check's one query (user id, seller code, ASIN code, marketplace).
+SCOPED_CHECK_QUERY = PreparedQuery("sellerauth_scoped_check", ("bigint", "text", "text", "text"), _scoped_check_sql)
+
+
+def scoped_check(user, *, seller_id: str, asin: str, marketplace: str,
+                 now: dt.datetime | None = None) -> selectors.CheckResult | None:
+    """``GET /api/v1/check`` for ``user``: the answer as the caller may see it, or None when the
+    caller may not ask about this seller and ASIN (the API's 404).
+
+    On PostgreSQL one prepared statement reads the caller's scope and the grants together; a
+    caller who asks only as a brand member, about an ASIN code another brand's catalog holds too,
+    is answered from their own brands' grants alone (see :class:`CheckScope`)."""
+    if user is None or not user.is_authenticated:
+        return None
+    if user.is_staff or user.is_superuser:
+        return selectors.check(seller_id=seller_id, asin=asin, marketplace=marketplace, now=now)
+    if not PreparedQuery.available():
+        scope = check_scope(user, seller_id=seller_id, asin=asin)
+        if not scope.allows(seller_id, asin):
+            return None
+        own = None
+        if scope.needs_brand_filter(seller_id, asin):
+            own = list(BrandMembership.objects.filter(user_id=user.pk).values_list("brand_id", flat=True))
+        return selectors.check(seller_id=seller_id, asin=asin, marketplace=marketplace, brand_ids=own, now=now)
+    rows = SCOPED_CHECK_QUERY.fetchall([user.pk, seller_id, asin, marketplace])
+    scope = _scope_of(rows[0][:4] if rows else None, seller_id, asin)
+    if not scope.allows(seller_id, asin):
+        return None
+    own_only = scope.needs_brand_filter(seller_id, asin)
+    now = now or timezone.now()
+    return selectors.best(selectors.verdict(row[4:13], now) for row in rows
+                          if row[4] is not None and (row[13] or not own_only))
 
 
 def _scope_of(row: tuple | None, seller_id: str, asin: str) -> CheckScope:
