@@ -254,6 +254,7 @@ def main() -> None:
 
     suffix = "audit"
     os.environ.update(production_environment(suffix))
+    os.environ["LOG_LEVEL"] = "WARNING"  # in process: a JSON line per request would bury the table
     # The listing's own throttle (THROTTLE_USER, 50/s per user by default) would refuse a
     # benchmark's back-to-back requests; it still runs, at a rate this never reaches.
     os.environ["THROTTLE_USER"] = "1000000/s"

@@ -56,6 +56,7 @@ def main() -> None:
 
     suffix = "batch"
     os.environ.update(production_environment(suffix))
+    os.environ["LOG_LEVEL"] = "WARNING"  # in process: a JSON line per request would bury the table
     with scratch_database(suffix, settings="http_settings"):
         import _world
         from django.db import connection

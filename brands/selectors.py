@@ -32,8 +32,17 @@ def role_of(user, brand: Brand) -> str | None:
     )
 
 
-def brands_visible_to(user) -> QuerySet[Brand]:
-    if is_ops(user):
+def is_ops_request(request) -> bool:
+    """:func:`is_ops` for the request's user, asked once per request (the access check, the
+    navigation and the page's own query all want it)."""
+    if "_sellerauth_is_ops" not in request.__dict__:
+        request._sellerauth_is_ops = is_ops(request.user)
+    return request._sellerauth_is_ops
+
+
+def brands_visible_to(user, *, ops: bool | None = None) -> QuerySet[Brand]:
+    """``ops``: the caller's :func:`is_ops`, when already known."""
+    if is_ops(user) if ops is None else ops:
         return Brand.objects.all()
     if user is None or not user.is_authenticated:
         return Brand.objects.none()
@@ -117,6 +126,44 @@ def asins_at_seller_limit(brand: Brand, *, now=None) -> list[Asin]:
         asin.sellers_used = full[asin.pk]
     asins.sort(key=lambda a: (-a.sellers_used, a.asin))
     return asins
+
+
+def brand_change_version():
+    """An annotation for a brand queryset: the sequence number of the brand's latest audit event.
+    Every change to the brand's catalog, grants, requests and findings is recorded on that
+    stream in the transaction of the change, so the number moves with any of them."""
+    from django.db.models import CharField
+    from django.db.models.functions import Cast, Concat
+
+    from audit.models import AuditStream
+
+    head = AuditStream.objects.filter(name=Concat(Value("brand:"), Cast(OuterRef("pk"), CharField()))).values("last_seq")
+    return Coalesce(Subquery(head[:1]), Value(0))
+
+
+DASHBOARD_STATS_SECONDS = 60
+
+
+def brand_dashboard_statistics(brand: Brand, *, version: int, now=None) -> dict[str, Any]:
+    """The dashboard's aggregates over every grant of the brand — seller usage, grants by status,
+    ASINs at the seller limit, the 13-week history — which each read all of a large brand's
+    grants. Kept in the cache under (brand, its change ``version`` from
+    :func:`brand_change_version`, the minute): any recorded change is seen on the next view, and
+    what only time changes (a term running out) within a minute. Nothing that decides an
+    authorization reads these figures."""
+    from django.core.cache import cache
+
+    from authorizations.selectors import brand_grant_counts
+
+    now = now or timezone.now()
+    key = f"brands:dashboard:{brand.pk}:{brand.created_at.timestamp():.6f}:{version}:{int(now.timestamp()) // 60}"
+    stats = cache.get(key)
+    if stats is None:
+        usage = brands_with_usage(Brand.objects.filter(pk=brand.pk)).values("sellers_used", "asin_count").get()
+        stats = {**usage, "counts": brand_grant_counts(brand, now=now), "at_limit": asins_at_seller_limit(brand, now=now),
+                 "history": brand_weekly_history(brand, now=now)}
+        cache.set(key, stats, DASHBOARD_STATS_SECONDS)
+    return stats
 
 
 def latest_brand_sync(brand: Brand):

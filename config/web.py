@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import FormView
 
 from brands.models import Brand
-from brands.selectors import is_ops
+from brands.selectors import is_ops_request
 from sellers.models import Seller
 
 
@@ -21,9 +21,9 @@ class Navigation:
     """What the signed-in user can reach: their brands, their seller accounts, ops pages.
     Evaluated once per request, only when a template asks."""
 
-    def __init__(self, user):
-        self.user = user
-        self.is_ops = is_ops(user)
+    def __init__(self, request):
+        self.user = user = request.user
+        self.is_ops = is_ops_request(request)
         self.brands = list(
             Brand.objects.filter(memberships__user=user).order_by("name", "id").values("id", "name")
         )
@@ -44,14 +44,14 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": None}
-    return {"nav": SimpleLazyObject(lambda: Navigation(user))}
+    return {"nav": SimpleLazyObject(lambda: Navigation(request))}
 
 
 def home(request):
     """Send each user to what they can do; a newcomer gets the two ways in."""
     if not request.user.is_authenticated:
         return redirect("login")
-    nav = Navigation(request.user)
+    nav = Navigation(request)
     if nav.is_ops and not nav.brands and not nav.sellers:
         return redirect("ops:audit")
     if len(nav.brands) == 1 and not nav.sellers:

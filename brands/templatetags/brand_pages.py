@@ -57,3 +57,15 @@ def presence_mark(status: str) -> str:
     """The sign shown with a presence's marketplace code (its status is also in words, for
     screen readers and on hover)."""
     return PRESENCE_BADGES.get(status, ("", ""))[1]
+
+
+@register.filter
+def presence_label(status: str) -> str:
+    """A presence's status in words: ``get_status_display`` hashed every choice's translated
+    label on each call (four translations per badge, 150 badges on a catalog page)."""
+    from brands.models import PresenceStatus
+
+    try:
+        return str(PresenceStatus(status).label)
+    except ValueError:
+        return status

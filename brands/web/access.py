@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.shortcuts import get_object_or_404
 
 from brands.models import Brand, Role
-from brands.selectors import brands_visible_to, is_ops, role_of
+from brands.selectors import brands_visible_to, is_ops_request, role_of
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,15 @@ def brand_access(request, brand: Brand) -> BrandAccess:
     cache = request.__dict__.setdefault("_brand_access", {})
     if brand.pk not in cache:
         role = role_of(request.user, brand)
-        cache[brand.pk] = BrandAccess(role=role, is_ops=role is None and is_ops(request.user))
+        cache[brand.pk] = BrandAccess(role=role, is_ops=role is None and is_ops_request(request))
     return cache[brand.pk]
 
 
 def brand_for(request, brand_id: int, queryset=None) -> tuple[Brand, BrandAccess]:
     """The brand the page is about and the user's access to it; 404 if they cannot see it."""
-    brand = get_object_or_404(queryset if queryset is not None else brands_visible_to(request.user), pk=brand_id)
+    if queryset is None:
+        queryset = brands_visible_to(request.user, ops=is_ops_request(request))
+    brand = get_object_or_404(queryset, pk=brand_id)
     access = brand_access(request, brand)
     if access.role is None and not access.is_ops:  # visible only through a membership that just went
         from django.http import Http404

@@ -16,7 +16,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,13 +27,13 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from authorizations.models import AuthorizationRequest, Grant, RequestStatus, UnauthorizedOffer
-from authorizations.selectors import brand_grant_counts, grants_expiring_soon, pending_grants
+from authorizations.selectors import grants_expiring_soon, pending_grants
 from authorizations.timeutil import age_in_business_days, is_overdue
 from brands import import_jobs, services, sync
 from brands.models import Asin, AsinMarketplace, BrandMembership, Role
 from brands.selectors import (
-    MANAGING_ROLES, asins_at_seller_limit, asins_with_usage, brand_weekly_history, brands_visible_to,
-    brands_with_usage, latest_brand_sync, require_brand_role, spapi_account_choices,
+    MANAGING_ROLES, asins_with_usage, brand_change_version, brand_dashboard_statistics, brands_visible_to,
+    brands_with_usage, is_ops_request, latest_brand_sync, require_brand_role, spapi_account_choices,
 )
 from config.errors import ApplicationError, InvalidInput
 from config.webkit import actor_for, apply_errors, paginate, query_without, render_page, sort_from
@@ -100,17 +101,29 @@ def _aged(items, now):
     return items
 
 
+def _count_of(rows):
+    """``COUNT(*)`` of ``rows`` (a queryset with a ``brand`` field) for each brand, as an annotation."""
+    counted = rows.filter(brand=OuterRef("pk")).order_by().values("brand").annotate(n=Count("id")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
 @login_required
 @require_GET
 def dashboard(request, brand_id: int):
-    brand, access = brand_for(request, brand_id, brands_with_usage(brands_visible_to(request.user)))
+    requests_pending = AuthorizationRequest.objects.filter(status=RequestStatus.PENDING)
+    open_findings = UnauthorizedOffer.objects.filter(resolved_at__isnull=True)
+    # The two tallies ride on the brand's own row: two queries fewer per page view.
+    brands = brands_visible_to(request.user, ops=is_ops_request(request)).select_related("spapi_account").annotate(
+        requests_count=_count_of(requests_pending), findings_count=_count_of(open_findings),
+        version=brand_change_version())
+    brand, access = brand_for(request, brand_id, brands)
     now = timezone.now()
+    stats = brand_dashboard_statistics(brand, version=brand.version, now=now)
+    brand.sellers_used, brand.asin_count = stats["sellers_used"], stats["asin_count"]
     brand_grants = Grant.objects.filter(brand=brand).select_related("seller", "asin")
-    counts = brand_grant_counts(brand, now=now)
-    at_limit = asins_at_seller_limit(brand, now=now)
-    requests_pending = AuthorizationRequest.objects.filter(brand=brand, status=RequestStatus.PENDING)
-    open_findings = UnauthorizedOffer.objects.filter(brand=brand, resolved_at__isnull=True)
-    history = brand_weekly_history(brand, now=now)
+    counts, at_limit, history = stats["counts"], stats["at_limit"], stats["history"]
+    requests_pending = requests_pending.filter(brand=brand)
+    open_findings = open_findings.filter(brand=brand)
     sellers_limit, asin_limit = settings.MAX_SELLERS_PER_BRAND, settings.MAX_SELLERS_PER_ASIN
     last_run = latest_brand_sync(brand)
     context = {
@@ -124,9 +137,9 @@ def dashboard(request, brand_id: int):
         "approvals": _aged(pending_grants(brand, now=now).select_related("seller", "asin", "granted_by")
                            .order_by("created_at", "id")[:DASHBOARD_ROWS], now),
         "requests": _aged(requests_pending.select_related("seller").order_by("created_at", "id")[:DASHBOARD_ROWS], now),
-        "requests_count": requests_pending.count(),
+        "requests_count": brand.requests_count,
         "findings": list(open_findings.select_related("asin").order_by("-last_seen_at", "-id")[:5]),
-        "findings_count": open_findings.count(),
+        "findings_count": brand.findings_count,
         "overdue_days": settings.REQUEST_OVERDUE_BUSINESS_DAYS,
         "last_run": last_run, "last_run_badge": SYNC_BADGES.get(last_run.status, "") if last_run else "",
         "grants_chart": LineChart([at for at, _g, _f in history], [g for _at, g, _f in history], "series-a"),
