@@ -149,9 +149,10 @@ def _scoped_check_sql() -> str:
     # not ask. The grant columns follow selectors' check rows.
     live = ", ".join(repr(v) for v in LIVE_STATUS_VALUES)
     return (
+        f"WITH sc AS MATERIALIZED ({_check_scope_sql()}) "  # the scope's EXISTS once, not again in the join
         f"SELECT sc.ops, sc.partner, sc.member, sc.shared, "
         f"g.id, g.status, g.valid_from, g.valid_until, g.registry_status, $2::text, $3::text, $4::text, g.brand_id, g.own "
-        f"FROM ({_check_scope_sql()}) sc LEFT JOIN LATERAL ("
+        f"FROM sc LEFT JOIN LATERAL ("
         f"SELECT g.id, g.status, g.valid_from, g.valid_until, b.registry_status, g.brand_id, "
         f"EXISTS(SELECT 1 FROM {BrandMembership._meta.db_table} bm WHERE bm.brand_id = g.brand_id AND bm.user_id = $1) AS own "
         f"FROM {Grant._meta.db_table} g "

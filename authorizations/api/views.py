@@ -31,7 +31,7 @@ from brands.selectors import MANAGING_ROLES, brands_visible_to, require_brand_ro
 from config.api_support import actor_of, get_visible, positive_int
 from config.errors import ErrorItem, InvalidInput, NotFound, RuleViolation
 from config.idempotency import idempotent
-from config.rest import CheckRateThrottle
+from config.rest import CheckRateThrottle, JSONOnlyNegotiation
 from sellers.models import Marketplace, Seller
 from sellers.services import clean_seller_id
 
@@ -345,6 +345,7 @@ class CheckView(APIView):
     each a prepared statement on PostgreSQL."""
 
     throttle_classes = [CheckRateThrottle]
+    content_negotiation_class = JSONOnlyNegotiation
 
     @extend_schema(parameters=CHECK_PARAMS, responses={200: CheckResultSerializer})
     def get(self, request):
