@@ -231,7 +231,7 @@ def main() -> None:
     for rate, outcome in results.items():
         print(f"\nOpen loop: {rate:,.0f} requests/s for {args.duration:.0f}s per endpoint ({args.rounds} alternating "
               f"rounds), {args.workers} gunicorn workers; load average {loads[rate][0]} before, {loads[rate][1]} after")
-        print(table(header, [row("`GET /api/v1/check` (token, scope, grant)", outcome["ours"]),
+        print(table(header, [row("`GET /api/v1/check` (token; scope and grant in one statement)", outcome["ours"]),
                              row("floor: bare Django view, same SQL", outcome["floor"])]))
         print(f"p50 ratio: {p50_ratio(outcome['ours'], outcome['floor'])} the floor; the generator's own CPU: "
               f"{outcome['ours'].generator_cpu:.1f}s / {outcome['floor'].generator_cpu:.1f}s")

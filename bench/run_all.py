@@ -20,7 +20,8 @@ HERE = Path(__file__).resolve().parent
 # name: (script, quick arguments, full arguments)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "check_http": ("bench_check_http.py",
-                   ["--grants", "100000", "--asins", "10000", "--duration", "10", "--throughput-seconds", "6"], []),
+                   ["--grants", "100000", "--asins", "10000", "--rate", "1000,300", "--duration", "8",
+                    "--throughput-seconds", "6"], ["--rate", "1000,300"]),
     "guardian": ("bench_guardian.py", ["--grants", "100000", "--asins", "10000", "--calls", "1200", "--lists", "80"], []),
     "check_batch": ("bench_check_batch.py", ["--grants", "100000", "--asins", "10000", "--requests", "200"], []),
     "grants": ("bench_grants.py", [], []),
