@@ -285,19 +285,26 @@ def grants_expiring_soon(queryset: QuerySet[Grant], *, days: int | None = None,
     return queryset.filter(status=GrantStatus.ACTIVE, valid_until__gt=now, valid_until__lte=now + dt.timedelta(days=days))
 
 
-def brand_grant_counts(brand: Brand, *, now: dt.datetime | None = None) -> dict[str, int]:
+def brand_grant_counts(brand: Brand, *, now: dt.datetime | None = None, sellers_used: bool = False) -> dict[str, int]:
     """The brand's grants by status as users see them, in one query: ``active``, ``pending``,
     ``suspended``, ``expiring_soon`` (ACTIVE, ending within ``EXPIRING_SOON_DAYS``) and
-    ``sellers`` (distinct sellers holding a live grant in its term)."""
+    ``sellers`` (distinct sellers holding a live grant in its term). With ``sellers_used``, in
+    the same scan, also ``sellers_used``: those sellers less test accounts (the brand's usage of
+    its seller limit, as ``brands.selectors.brands_with_usage`` counts it)."""
     now = now or timezone.now()
     in_term = Q(valid_until__isnull=True) | Q(valid_until__gt=now)
     soon = now + dt.timedelta(days=settings.EXPIRING_SOON_DAYS)
+    extra = {}
+    if sellers_used:
+        extra["sellers_used"] = Count("seller_id", distinct=True, filter=in_term & Q(
+            status__in=LIVE_STATUS_VALUES, seller__is_test_account=False))
     return Grant.objects.filter(brand=brand).aggregate(
         active=Count("id", filter=in_term & Q(status=GrantStatus.ACTIVE)),
         pending=Count("id", filter=in_term & Q(status=GrantStatus.PENDING_APPROVAL)),
         suspended=Count("id", filter=in_term & Q(status=GrantStatus.SUSPENDED)),
         expiring_soon=Count("id", filter=Q(status=GrantStatus.ACTIVE, valid_until__gt=now, valid_until__lte=soon)),
         sellers=Count("seller_id", filter=in_term & Q(status__in=LIVE_STATUS_VALUES), distinct=True),
+        **extra,
     )
 
 

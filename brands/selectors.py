@@ -1,6 +1,7 @@
 """Who may do what on a brand, and what a user may see."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
@@ -144,13 +145,14 @@ def brand_change_version():
 DASHBOARD_STATS_SECONDS = 60
 
 
-def brand_dashboard_statistics(brand: Brand, *, version: int, now=None) -> dict[str, Any]:
+def brand_dashboard_statistics(brand: Brand, *, version: int, open_findings: int, now=None) -> dict[str, Any]:
     """The dashboard's aggregates over every grant of the brand — seller usage, grants by status,
     ASINs at the seller limit, the 13-week history — which each read all of a large brand's
     grants. Kept in the cache under (brand, its change ``version`` from
     :func:`brand_change_version`, the minute): any recorded change is seen on the next view, and
-    what only time changes (a term running out) within a minute. Nothing that decides an
-    authorization reads these figures."""
+    what only time changes (a term running out) within a minute. The history's last point is now
+    (the live grants counted here, ``open_findings``); the 13 before it change once a day. Nothing
+    that decides an authorization reads these figures."""
     from django.core.cache import cache
 
     from authorizations.selectors import brand_grant_counts
@@ -159,11 +161,29 @@ def brand_dashboard_statistics(brand: Brand, *, version: int, now=None) -> dict[
     key = f"brands:dashboard:{brand.pk}:{brand.created_at.timestamp():.6f}:{version}:{int(now.timestamp()) // 60}"
     stats = cache.get(key)
     if stats is None:
-        usage = brands_with_usage(Brand.objects.filter(pk=brand.pk)).values("sellers_used", "asin_count").get()
-        stats = {**usage, "counts": brand_grant_counts(brand, now=now), "at_limit": asins_at_seller_limit(brand, now=now),
-                 "history": brand_weekly_history(brand, now=now)}
+        counts = brand_grant_counts(brand, now=now, sellers_used=True)
+        stats = {"sellers_used": counts.pop("sellers_used"), "asin_count": Asin.objects.filter(brand=brand).count(),
+                 "counts": counts, "at_limit": asins_at_seller_limit(brand, now=now)}
         cache.set(key, stats, DASHBOARD_STATS_SECONDS)
-    return stats
+    live_now = stats["counts"]["active"] + stats["counts"]["pending"] + stats["counts"]["suspended"]
+    return {**stats, "history": _dashboard_history(brand, now) + [(now, live_now, open_findings)]}
+
+
+def _dashboard_history(brand: Brand, now) -> list[tuple[Any, int, int]]:
+    """The 13 weekly points before today of the dashboard's chart, at the start of each day (UTC)
+    1 to 13 weeks back. A change is made now, never in the past (rows keep the time they were
+    created, ended, seen and resolved), so these points hold all day: read once a day."""
+    from datetime import timedelta
+
+    from django.core.cache import cache
+
+    day = now.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    key = f"brands:history:{brand.pk}:{brand.created_at.timestamp():.6f}:{day.date().isoformat()}"
+    points = cache.get(key)
+    if points is None:
+        points = brand_history_at(brand, [day - timedelta(weeks=w) for w in range(13, 0, -1)], now=now)
+        cache.set(key, points, 25 * 3600)
+    return points
 
 
 def latest_brand_sync(brand: Brand):
@@ -199,13 +219,19 @@ def brand_weekly_history(brand: Brand, *, weeks: int = 13, now=None) -> list[tup
     """
     from datetime import timedelta
 
+    now = now or timezone.now()
+    return brand_history_at(brand, [now - timedelta(weeks=weeks - i) for i in range(weeks + 1)], now=now)
+
+
+def brand_history_at(brand: Brand, instants: list, *, now=None) -> list[tuple[Any, int, int]]:
+    """``(at, live_grants, open_findings)`` at each of ``instants`` (ascending, none after
+    ``now``), as :func:`brand_weekly_history` counts them."""
     from django.db.models import Case, F, Q, When
     from django.db.models.functions import Coalesce, Least
 
     from authorizations.models import LIVE_STATUS_VALUES, Grant, UnauthorizedOffer
 
     now = now or timezone.now()
-    instants = [now - timedelta(weeks=weeks - i) for i in range(weeks + 1)]
     start = instants[0]
     ended = Case(
         When(status__in=LIVE_STATUS_VALUES, then=F("valid_until")),

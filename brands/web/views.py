@@ -118,7 +118,7 @@ def dashboard(request, brand_id: int):
         version=brand_change_version())
     brand, access = brand_for(request, brand_id, brands)
     now = timezone.now()
-    stats = brand_dashboard_statistics(brand, version=brand.version, now=now)
+    stats = brand_dashboard_statistics(brand, version=brand.version, open_findings=brand.findings_count, now=now)
     brand.sellers_used, brand.asin_count = stats["sellers_used"], stats["asin_count"]
     brand_grants = Grant.objects.filter(brand=brand).select_related("seller", "asin")
     counts, at_limit, history = stats["counts"], stats["at_limit"], stats["history"]

@@ -232,6 +232,12 @@ def test_the_dashboard_shows_a_change_on_the_next_view_and_reads_its_figures_onc
     # then the next view counts 12 sellers, and nothing expires within 14 days
     after = body(client.get(url("dashboard", world.brand_a)))
     assert 'value="12"' in after and busy[10].name not in after
+    # and the chart's last point (now) counts 12 live grants; the weeks before it are as they were
+    assert "Live grants: 13" in before and "Live grants: 12" in after
+    week = r'<tr><td>(\d{4}-\d{2}-\d{2})</td><td class="num">(\d+)</td><td class="num">(\d+)</td></tr>'
+    assert len(re.findall(week, before)) == 14
+    assert re.findall(week, after)[:-1] == re.findall(week, before)[:-1]
+    assert re.findall(week, after)[-1][1:] == ("12", "1")
 
 
 def test_a_pending_brand_says_it_cannot_hold_live_authorizations(client_for, world):
