@@ -278,6 +278,11 @@ _TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
 }
 
 
+def transition_sources(action: str) -> frozenset[str]:
+    """The statuses a grant may be in for ``action`` (``approve``, ``revoke``, ...) to apply."""
+    return _TRANSITIONS[action][0]
+
+
 def effective_status(grant: Grant, now: dt.datetime | None = None) -> str:
     now = now or timezone.now()
     if grant.status in LIVE_STATUS_VALUES and grant.valid_until is not None and grant.valid_until <= now:

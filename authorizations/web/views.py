@@ -507,7 +507,6 @@ class GrantAction:
     explanation: str
     danger: bool
     done: str  # ngettext_lazy: % {"count": n}
-    sources: tuple[str, ...]
 
 
 GRANT_ACTIONS: dict[str, GrantAction] = {
@@ -517,7 +516,6 @@ GRANT_ACTIONS: dict[str, GrantAction] = {
         explanation=_("The rules are checked again, then the seller may sell these ASINs in these marketplaces "
                       "at once. Under dual control you cannot approve a grant you created."),
         done=ngettext_lazy("%(count)s grant approved.", "%(count)s grants approved.", "count"),
-        sources=(GrantStatus.PENDING_APPROVAL,),
     ),
     "reject": GrantAction(
         service=services.grant_reject, reason_required=True, danger=True,
@@ -525,7 +523,6 @@ GRANT_ACTIONS: dict[str, GrantAction] = {
         explanation=_("The seller will not be authorized for these ASINs and marketplaces. The reason is kept in "
                       "the audit log."),
         done=ngettext_lazy("%(count)s grant rejected.", "%(count)s grants rejected.", "count"),
-        sources=(GrantStatus.PENDING_APPROVAL,),
     ),
     "revoke": GrantAction(
         service=services.grant_revoke, reason_required=True, danger=True,
@@ -533,7 +530,6 @@ GRANT_ACTIONS: dict[str, GrantAction] = {
         explanation=_("The seller loses these authorizations immediately: checks answer “not authorized” from "
                       "now on. A revoked grant cannot be restored; a new grant would be needed."),
         done=ngettext_lazy("%(count)s grant revoked.", "%(count)s grants revoked.", "count"),
-        sources=(GrantStatus.PENDING_APPROVAL, GrantStatus.ACTIVE, GrantStatus.SUSPENDED),
     ),
     "suspend": GrantAction(
         service=services.grant_suspend, reason_required=True, danger=True,
@@ -541,7 +537,6 @@ GRANT_ACTIONS: dict[str, GrantAction] = {
         explanation=_("The seller loses these authorizations immediately but keeps its place within the limits; "
                       "an owner or manager can reinstate them later if the rules still pass."),
         done=ngettext_lazy("%(count)s grant suspended.", "%(count)s grants suspended.", "count"),
-        sources=(GrantStatus.ACTIVE,),
     ),
     "reinstate": GrantAction(
         service=services.grant_reinstate, reason_required=False, danger=False,
@@ -549,7 +544,6 @@ GRANT_ACTIONS: dict[str, GrantAction] = {
         explanation=_("The rules are checked again; if they pass, the seller may sell these ASINs in these "
                       "marketplaces again at once."),
         done=ngettext_lazy("%(count)s grant reinstated.", "%(count)s grants reinstated.", "count"),
-        sources=(GrantStatus.SUSPENDED,),
     ),
 }
 
@@ -623,7 +617,7 @@ def grant_action(request, brand_id: int, action: str):
     own = sum(1 for g in grants if g.is_own) if action == "approve" else 0
     context = access.context(
         spec=spec, action=action, grants=grants, form=form, errors=errors, back=back, own_count=own,
-        not_applicable=sum(1 for g in grants if g.shown_status not in spec.sources),
+        not_applicable=sum(1 for g in grants if g.shown_status not in services.transition_sources(action)),
     )
     return render(request, "authorizations/grant_action.html", context)
 
@@ -659,7 +653,7 @@ def seller_detail(request, brand_id: int, seller_id: str):
         selectors.grants_annotated(Grant.objects.filter(brand=brand, seller=seller), now=now)
         .order_by().values("shown_status").annotate(n=Count("id")).values_list("shown_status", "n")
     )
-    live = sum(by_status.get(s, 0) for s in (GrantStatus.ACTIVE, GrantStatus.PENDING_APPROVAL, GrantStatus.SUSPENDED))
+    live = sum(by_status.get(s, 0) for s in LIVE_STATUS_VALUES)
     # The seller-level rules, judged by rules.evaluate (no ASIN: the seller and its home marketplace).
     verdict = rules.evaluate(brand=brand, seller=seller, asin_codes=[], marketplace_codes=None, now=now)
     failed = {f.code: f.detail for f in verdict.failures}
