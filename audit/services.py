@@ -104,9 +104,12 @@ def event(
     )
 
 
+BRAND_STREAM_PREFIX = "brand:"  # a brand's stream is named this + its id
+
+
 def stream_for(spec: EventSpec) -> str:
     if spec.brand_id is not None:
-        return f"brand:{spec.brand_id}"
+        return f"{BRAND_STREAM_PREFIX}{spec.brand_id}"
     if spec.seller_id:
         return f"seller:{spec.seller_id}"
     return "global"

@@ -40,16 +40,24 @@ _CHECK_FIELDS = ("id", "status", "valid_from", "valid_until", "brand__registry_s
 
 # -- prepared statements (PostgreSQL) ----------------------------------------------------------
 
-def _check_sql() -> str:
+def live_grants_sql(seller: str, asin: str, marketplace: str) -> str:
+    """``FROM ... WHERE ...`` of the live grants (``g``, with ``s``eller, ``a``SIN and ``b``rand)
+    of the seller code, ASIN code and marketplace given as SQL expressions (``$1``, ...): the
+    lookup of every prepared check statement."""
     return (
-        f"SELECT g.id, g.status, g.valid_from, g.valid_until, b.registry_status, s.seller_id, a.asin, "
-        f"g.marketplace_id, g.brand_id "
         f"FROM {Grant._meta.db_table} g "
         f"JOIN {Seller._meta.db_table} s ON s.id = g.seller_id "
         f"JOIN {Asin._meta.db_table} a ON a.id = g.asin_id "
         f"JOIN {Brand._meta.db_table} b ON b.id = g.brand_id "
-        f"WHERE s.seller_id = $1 AND a.asin = $2 AND g.marketplace_id = $3 "
-        f"AND g.status IN ({', '.join(repr(v) for v in LIVE_STATUS_VALUES)}) "
+        f"WHERE s.seller_id = {seller} AND a.asin = {asin} AND g.marketplace_id = {marketplace} "
+        f"AND g.status IN ({', '.join(repr(v) for v in LIVE_STATUS_VALUES)})"
+    )
+
+
+def _check_sql() -> str:
+    return (
+        f"SELECT g.id, g.status, g.valid_from, g.valid_until, b.registry_status, s.seller_id, a.asin, "
+        f"g.marketplace_id, g.brand_id {live_grants_sql('$1', '$2', '$3')} "
         f"AND ($4::bigint[] IS NULL OR g.brand_id = ANY($4))"
     )
 

@@ -20,7 +20,7 @@ from brands.selectors import is_ops
 from sellers.models import Seller, SellerMembership
 
 from . import selectors
-from .models import LIVE_STATUS_VALUES, AuthorizationRequest, Grant
+from .models import AuthorizationRequest, Grant
 from .selectors import PreparedQuery
 
 
@@ -143,11 +143,20 @@ def check_scope(user, *, seller_id: str, asin: str) -> CheckScope:
     return _scope_of(row, seller_id, asin)
 
 
+def brand_limits(items: list[tuple[str, str, str]], scope: CheckScope, user) -> dict[tuple[str, str, str], frozenset[int]]:
+    """For the items the caller may ask about only as a brand member while another brand's
+    catalog holds the same ASIN code: their own brands (one query, and only in that case)."""
+    limited = [item for item in items if scope.needs_brand_filter(item[0], item[1])]
+    if not limited:
+        return {}
+    own = frozenset(BrandMembership.objects.filter(user_id=user.pk).values_list("brand_id", flat=True))
+    return {item: own for item in limited}
+
+
 def _scoped_check_sql() -> str:
     # The scope's row, then the live grants (at most a handful) of (seller, ASIN, marketplace),
     # each with whether the caller is a member of its brand; none is read for a caller who may
     # not ask. The grant columns follow selectors' check rows.
-    live = ", ".join(repr(v) for v in LIVE_STATUS_VALUES)
     return (
         f"WITH sc AS MATERIALIZED ({_check_scope_sql()}) "  # the scope's EXISTS once, not again in the join
         f"SELECT sc.ops, sc.partner, sc.member, sc.shared, "
@@ -155,11 +164,7 @@ def _scoped_check_sql() -> str:
         f"FROM sc LEFT JOIN LATERAL ("
         f"SELECT g.id, g.status, g.valid_from, g.valid_until, b.registry_status, g.brand_id, "
         f"EXISTS(SELECT 1 FROM {BrandMembership._meta.db_table} bm WHERE bm.brand_id = g.brand_id AND bm.user_id = $1) AS own "
-        f"FROM {Grant._meta.db_table} g "
-        f"JOIN {Seller._meta.db_table} s ON s.id = g.seller_id "
-        f"JOIN {Asin._meta.db_table} a ON a.id = g.asin_id "
-        f"JOIN {Brand._meta.db_table} b ON b.id = g.brand_id "
-        f"WHERE s.seller_id = $2 AND a.asin = $3 AND g.marketplace_id = $4 AND g.status IN ({live}) "
+        f"{selectors.live_grants_sql('$2', '$3', '$4')} "
         f"AND (sc.ops OR sc.partner OR sc.member)) g ON true"
     )
 
@@ -184,9 +189,8 @@ def scoped_check(user, *, seller_id: str, asin: str, marketplace: str,
         scope = check_scope(user, seller_id=seller_id, asin=asin)
         if not scope.allows(seller_id, asin):
             return None
-        own = None
-        if scope.needs_brand_filter(seller_id, asin):
-            own = list(BrandMembership.objects.filter(user_id=user.pk).values_list("brand_id", flat=True))
+        item = (seller_id, asin, marketplace)
+        own = brand_limits([item], scope, user).get(item)
         return selectors.check(seller_id=seller_id, asin=asin, marketplace=marketplace, brand_ids=own, now=now)
     rows = SCOPED_CHECK_QUERY.fetchall([user.pk, seller_id, asin, marketplace])
     scope = _scope_of(rows[0][:4] if rows else None, seller_id, asin)

@@ -72,9 +72,11 @@ def spapi_account_choices(brand: Brand) -> QuerySet[Seller]:
     return Seller.objects.filter(memberships__user__brand_memberships__brand=brand).distinct()
 
 
-def _count_subquery(queryset, group_field: str) -> Coalesce:
-    counted = queryset.values(group_field).annotate(n=Count("seller_id", distinct=True)).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+def count_subquery(queryset, group_field: str, counted: Count | None = None) -> Coalesce:
+    """An annotation: ``counted`` (default: distinct sellers) over the rows of ``queryset``, a
+    queryset filtered on ``OuterRef`` and grouped by ``group_field``; 0 when there is none."""
+    rows = queryset.order_by().values(group_field).annotate(n=counted or Count("seller_id", distinct=True)).values("n")
+    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
 def brands_with_usage(queryset):
@@ -84,10 +86,9 @@ def brands_with_usage(queryset):
 
     now = timezone.now()
     live_sellers = Grant.objects.filter(effective_live_q(now), brand=OuterRef("pk"), seller__is_test_account=False)
-    asin_count = Asin.objects.filter(brand=OuterRef("pk")).values("brand").annotate(n=Count("id")).values("n")
     return queryset.select_related("spapi_account").annotate(
-        sellers_used=_count_subquery(live_sellers, "brand"),
-        asin_count=Coalesce(Subquery(asin_count, output_field=IntegerField()), Value(0)),
+        sellers_used=count_subquery(live_sellers, "brand"),
+        asin_count=count_subquery(Asin.objects.filter(brand=OuterRef("pk")), "brand", Count("id")),
     )
 
 
@@ -97,7 +98,7 @@ def asins_with_usage(queryset):
     from authorizations.rules import effective_live_q
 
     live = Grant.objects.filter(effective_live_q(timezone.now()), asin=OuterRef("pk"))
-    return queryset.annotate(sellers_used=_count_subquery(live, "asin")).prefetch_related(
+    return queryset.annotate(sellers_used=count_subquery(live, "asin")).prefetch_related(
         Prefetch("presences", queryset=AsinMarketplace.objects.order_by("marketplace_id"))
     )
 
@@ -137,8 +138,10 @@ def brand_change_version():
     from django.db.models.functions import Cast, Concat
 
     from audit.models import AuditStream
+    from audit.services import BRAND_STREAM_PREFIX
 
-    head = AuditStream.objects.filter(name=Concat(Value("brand:"), Cast(OuterRef("pk"), CharField()))).values("last_seq")
+    stream = Concat(Value(BRAND_STREAM_PREFIX), Cast(OuterRef("pk"), CharField()))
+    head = AuditStream.objects.filter(name=stream).values("last_seq")
     return Coalesce(Subquery(head[:1]), Value(0))
 
 

@@ -23,10 +23,10 @@ from authorizations.amazon import amazon_restrictions
 from authorizations.models import LIVE_STATUS_VALUES, Grant, GrantStatus
 from authorizations.rules import Code
 from authorizations.visibility import (
-    CheckScope, check_scope, check_scope_many, grants_visible_to, requests_visible_to, scoped_check,
+    brand_limits, check_scope, check_scope_many, grants_visible_to, requests_visible_to, scoped_check,
     sellers_visible_to,
 )
-from brands.models import Brand, BrandMembership
+from brands.models import Brand
 from brands.selectors import MANAGING_ROLES, brands_visible_to, require_brand_role
 from config.api_support import actor_of, get_visible, positive_int
 from config.errors import ErrorItem, InvalidInput, NotFound, RuleViolation
@@ -326,16 +326,6 @@ def _clean_query_triplet(params) -> tuple[str, str, str]:
     return item
 
 
-def _brand_limits(items: list[tuple[str, str, str]], scope: CheckScope, user) -> dict[tuple[str, str, str], frozenset[int]]:
-    """For the items the caller may ask about only as a brand member while another brand's
-    catalog holds the same ASIN code: their own brands (one query, and only in that case)."""
-    limited = [item for item in items if scope.needs_brand_filter(item[0], item[1])]
-    if not limited:
-        return {}
-    own = frozenset(BrandMembership.objects.filter(user_id=user.pk).values_list("brand_id", flat=True))
-    return {item: own for item in limited}
-
-
 CHECK_PARAMS = [OpenApiParameter("seller_id", str, required=True), OpenApiParameter("asin", str, required=True),
                 OpenApiParameter("marketplace", str, required=True)]
 
@@ -390,7 +380,7 @@ class CheckBatchView(APIView):
         items = _clean_triplets(raw, prefixes=prefixes)
         scope = check_scope_many(request.user, seller_ids={s for s, _a, _m in items}, asins={a for _s, a, _m in items})
         allowed = [item for item in items if scope.allows(item[0], item[1])]
-        results = selectors.check_batch(allowed, brand_ids=_brand_limits(allowed, scope, request.user))
+        results = selectors.check_batch(allowed, brand_ids=brand_limits(allowed, scope, request.user))
         by_item = dict(zip(allowed, results))
         return Response({"results": [
             by_item[item].as_dict() if item in by_item else {**selectors.NOT_AUTHORIZED.as_dict(), "error": "NOT_FOUND"}

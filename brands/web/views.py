@@ -16,8 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,7 +32,7 @@ from brands import import_jobs, services, sync
 from brands.models import Asin, AsinMarketplace, BrandMembership, Role
 from brands.selectors import (
     MANAGING_ROLES, asins_with_usage, brand_change_version, brand_dashboard_statistics, brands_visible_to,
-    brands_with_usage, is_ops_request, latest_brand_sync, require_brand_role, spapi_account_choices,
+    brands_with_usage, count_subquery, is_ops_request, latest_brand_sync, require_brand_role, spapi_account_choices,
 )
 from config.errors import ApplicationError, InvalidInput
 from config.webkit import actor_for, apply_errors, paginate, query_without, render_page, sort_from
@@ -101,12 +100,6 @@ def _aged(items, now):
     return items
 
 
-def _count_of(rows):
-    """``COUNT(*)`` of ``rows`` (a queryset with a ``brand`` field) for each brand, as an annotation."""
-    counted = rows.filter(brand=OuterRef("pk")).order_by().values("brand").annotate(n=Count("id")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
 @login_required
 @require_GET
 def dashboard(request, brand_id: int):
@@ -114,7 +107,8 @@ def dashboard(request, brand_id: int):
     open_findings = UnauthorizedOffer.objects.filter(resolved_at__isnull=True)
     # The two tallies ride on the brand's own row: two queries fewer per page view.
     brands = brands_visible_to(request.user, ops=is_ops_request(request)).select_related("spapi_account").annotate(
-        requests_count=_count_of(requests_pending), findings_count=_count_of(open_findings),
+        requests_count=count_subquery(requests_pending.filter(brand=OuterRef("pk")), "brand", Count("id")),
+        findings_count=count_subquery(open_findings.filter(brand=OuterRef("pk")), "brand", Count("id")),
         version=brand_change_version())
     brand, access = brand_for(request, brand_id, brands)
     now = timezone.now()
