@@ -149,9 +149,9 @@ DASHBOARD_STATS_SECONDS = 60
 
 
 def brand_dashboard_statistics(brand: Brand, *, version: int, open_findings: int, now=None) -> dict[str, Any]:
-    """The dashboard's aggregates over every grant of the brand — seller usage, grants by status,
-    ASINs at the seller limit, the 13-week history — which each read all of a large brand's
-    grants. Kept in the cache under (brand, its change ``version`` from
+    """The dashboard's aggregates over every grant of the brand — seller usage and grants by
+    status (one scan), ASINs at the seller limit — which each read all of a large brand's
+    grants, and the 13-week history. The aggregates are kept in the cache under (brand, its change ``version`` from
     :func:`brand_change_version`, the minute): any recorded change is seen on the next view, and
     what only time changes (a term running out) within a minute. The history's last point is now
     (the live grants counted here, ``open_findings``); the 13 before it change once a day. Nothing
@@ -176,15 +176,13 @@ def _dashboard_history(brand: Brand, now) -> list[tuple[Any, int, int]]:
     """The 13 weekly points before today of the dashboard's chart, at the start of each day (UTC)
     1 to 13 weeks back. A change is made now, never in the past (rows keep the time they were
     created, ended, seen and resolved), so these points hold all day: read once a day."""
-    from datetime import timedelta
-
     from django.core.cache import cache
 
     day = now.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     key = f"brands:history:{brand.pk}:{brand.created_at.timestamp():.6f}:{day.date().isoformat()}"
     points = cache.get(key)
     if points is None:
-        points = brand_history_at(brand, [day - timedelta(weeks=w) for w in range(13, 0, -1)], now=now)
+        points = brand_history_at(brand, [day - dt.timedelta(weeks=w) for w in range(13, 0, -1)], now=now)
         cache.set(key, points, 25 * 3600)
     return points
 
@@ -220,10 +218,8 @@ def brand_weekly_history(brand: Brand, *, weeks: int = 13, now=None) -> list[tup
     instant are left out first. Reading the audit log instead would cost a scan of every event
     of the brand, for the same answer.
     """
-    from datetime import timedelta
-
     now = now or timezone.now()
-    return brand_history_at(brand, [now - timedelta(weeks=weeks - i) for i in range(weeks + 1)], now=now)
+    return brand_history_at(brand, [now - dt.timedelta(weeks=weeks - i) for i in range(weeks + 1)], now=now)
 
 
 def brand_history_at(brand: Brand, instants: list, *, now=None) -> list[tuple[Any, int, int]]:
