@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.models import AuditEvent
 from audit.queries import distinct_actions, distinct_object_types
 from brands.models import Brand
+from config.webkit import DateInput
 from spapi_client.models import SyncKind, SyncRun, SyncStatus
 
 from .labels import ACTION_LABELS, OBJECT_TYPE_LABELS
@@ -18,13 +19,6 @@ from .labels import ACTION_LABELS, OBJECT_TYPE_LABELS
 SELLER_ID = re.compile(r"^[A-Z0-9]{10,20}$")
 MAX_ID = 2**63 - 1
 CURSOR_FIELDS = ("before", "after")
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 class AuditFilterForm(forms.Form):

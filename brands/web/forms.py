@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from brands.importing import CSV_COLUMNS
 from brands.models import PresenceStatus, Role
+from config.webkit import DateInput
 from sellers.models import Marketplace
 
 # The largest CSV the import page takes, as a file or pasted: the request body cap
@@ -136,19 +137,12 @@ class BrandSettingsForm(forms.Form):
         self.fields["spapi_account"].label_from_instance = lambda s: f"{s.name} ({s.seller_id})"
 
 
-class _DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self):
-        super().__init__(format="%Y-%m-%d")
-
-
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(label=pgettext_lazy("audit trail filter", "Action"), required=False)
     actor = forms.CharField(label=_("Who"), required=False, max_length=150,
                             widget=forms.TextInput(attrs={"placeholder": _("Username or task")}))
-    date_from = forms.DateField(label=_("From"), required=False, widget=_DateInput())
-    date_to = forms.DateField(label=_("To"), required=False, widget=_DateInput())
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
