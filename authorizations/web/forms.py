@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from authorizations import services
 from authorizations.models import GrantStatus
 from config.errors import InvalidInput
+from config.webkit import DateInput
 from sellers.models import Marketplace, Seller
 from sellers.services import clean_seller_id
 
@@ -61,11 +62,11 @@ class GrantForm(forms.Form):
         help_text=_("None ticked means the seller's home marketplace only."),
     )
     valid_from = forms.DateField(
-        label=_("Starts on"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("Starts on"), required=False, widget=DateInput(),
         help_text=_("Empty: from now."),
     )
     valid_until = forms.DateField(
-        label=_("Ends on"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("Ends on"), required=False, widget=DateInput(),
         help_text=_("Access ends at the start of this day. Empty: no end date."),
     )
     reason = forms.CharField(

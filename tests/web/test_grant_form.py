@@ -252,3 +252,18 @@ def test_catalog_picker_searches_and_keeps_what_is_ticked(client_for, world, url
     body = client.get(urls["catalog"], {"catalog_q": "teapot", "catalog_asins": ["B0ALPHA001"]}, **HTMX).content.decode()
     assert 'value="B0ALPHA001" id="pick-B0ALPHA001" checked' in body
     assert "B0BRAVO001" not in client.get(urls["catalog"], {"catalog_q": "B0"}, **HTMX).content.decode()
+
+
+def test_the_term_reaches_the_date_picker_as_iso_dates_in_every_language(world):
+    """A date input takes only YYYY-MM-DD; zh-Hans would format a date as 2026/11/23, which the
+    browser drops, and the owner's term would vanish from the form."""
+    from django.utils import translation
+
+    from authorizations.web.forms import GrantForm
+
+    with translation.override("zh-hans"):
+        form = GrantForm(brand=world.brand_a, marketplaces=[],
+                         initial={"valid_from": dt.date(2026, 11, 23), "valid_until": dt.date(2027, 1, 5)})
+        html = str(form["valid_from"]) + str(form["valid_until"])
+    assert 'type="date"' in html
+    assert 'value="2026-11-23"' in html and 'value="2027-01-05"' in html
